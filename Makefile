@@ -1,0 +1,46 @@
+# Kedun: `make run` to try it, `make test` to check it. Nothing to install by hand.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	&& { echo $$p; break; }; done)
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck check bench clean messages
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -n "$(PYTHON)" || { echo "Kedun needs Python 3.11 or newer on PATH." >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/kedun migrate --noinput
+	$(BIN)/kedun demo
+	$(BIN)/kedun serve
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck
+	$(BIN)/kedun makemigrations --check --dry-run
+
+bench: $(STAMP)
+	$(BIN)/python bench/audit_verify.py
+
+# Regenerate translation catalogues after changing UI text (needs GNU gettext).
+messages: $(STAMP)
+	cd src/kedun && ../../$(BIN)/kedun makemessages -l zh_Hans -l zh_Hant -l en --no-obsolete
+	$(BIN)/python scripts/translations.py
+	cd src/kedun && ../../$(BIN)/kedun compilemessages
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,123 @@
+"""Reading Kedun's configuration from the environment.
+
+Every helper fails loudly with a message that names the variable: a typo in a deployment must
+stop start-up, not silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import zoneinfo
+from pathlib import Path
+from urllib.parse import urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+class ConfigError(ImproperlyConfigured):
+    pass
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean; use true or false")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int = 2**31) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name}={value} is out of range ({minimum}–{maximum})")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if not items:
+        raise ConfigError(f"{name} is set but empty; give a comma-separated list")
+    return items
+
+
+def env_time_zone(name: str, default: str) -> str:
+    value = env_str(name, default)
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name}={value!r} is not a known time zone (e.g. Asia/Shanghai)"
+        ) from None
+    return value
+
+
+def env_url(name: str, schemes: set[str]) -> str | None:
+    raw = env_str(name)
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in schemes or not (parsed.hostname or parsed.path.strip("/")):
+        allowed = ", ".join(sorted(schemes))
+        raise ConfigError(f"{name}={_redact(raw)!r} is not a valid URL (scheme one of {allowed})")
+    try:
+        parsed.port  # noqa: B018 - raises ValueError on a non-numeric port
+    except ValueError:
+        raise ConfigError(f"{name}={_redact(raw)!r} has an invalid port") from None
+    return raw
+
+
+def _redact(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":***@")
+    return url
+
+
+def data_dir(name: str = "KEDUN_DATA_DIR", default: str = "var") -> Path:
+    path = Path(env_str(name, default) or default).expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"{name}={str(path)!r} cannot be created: {error.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise ConfigError(f"{name}={str(path)!r} is not writable")
+    return path
+
+
+def key_file(path: Path, *, nbytes: int = 48) -> str:
+    """A secret kept in the data directory, generated on first use (mode 0600)."""
+    if not path.exists():
+        try:
+            # O_EXCL: two processes starting at once must not write two different keys.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(nbytes))
+    value = path.read_text().strip()
+    if len(value) < 32:
+        raise ConfigError(f"{path} holds a key shorter than 32 characters; delete it to regenerate")
+    return value

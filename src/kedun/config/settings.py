@@ -1,0 +1,263 @@
+"""Kedun's settings: one file, driven by the environment only (see .env.example)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from kedun.config.env import (
+    ConfigError,
+    data_dir,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    env_time_zone,
+    env_url,
+    key_file,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = data_dir()
+DEBUG = env_bool("KEDUN_DEBUG", False)
+# Behind a TLS-terminating proxy: secure cookies, HSTS, redirect to https.
+HTTPS = env_bool("KEDUN_HTTPS", False)
+
+SECRET_KEY = env_str("KEDUN_SECRET_KEY") or key_file(DATA_DIR / "secret_key", nbytes=48)
+if len(SECRET_KEY) < 50:
+    raise ConfigError("KEDUN_SECRET_KEY must be at least 50 characters long")
+# Signs audit checkpoints; kept apart from SECRET_KEY so rotating one does not void the other.
+AUDIT_HMAC_KEY_FILE = DATA_DIR / "audit_hmac_key"
+
+ALLOWED_HOSTS = env_list("KEDUN_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("KEDUN_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "huey.contrib.djhuey",
+    "kedun.core",
+    "kedun.org",
+    "kedun.audit",
+    "kedun.customers",
+    "kedun.jobs",
+    "kedun.demo",
+]
+
+MIDDLEWARE = [
+    "kedun.core.middleware.RequestSizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "kedun.core.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kedun.core.middleware.ClientAddressMiddleware",
+    "kedun.core.middleware.DomainErrorMiddleware",
+]
+
+ROOT_URLCONF = "kedun.config.urls"
+WSGI_APPLICATION = "kedun.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "kedun.core.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASE_URL = env_url("KEDUN_DATABASE_URL", {"postgres", "postgresql", "pgsql"})
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "kedun.sqlite3",
+            "OPTIONS": {
+                # IMMEDIATE: a transaction that reads then writes takes the write lock at BEGIN,
+                # so concurrent writers wait (busy timeout) instead of failing with
+                # "database is locked" (IDENTITY-NOTES.md). It also serialises audit appends.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
+                ),
+            },
+            # Tests use a file, not memory, so that threads and processes share one database.
+            "TEST": {"NAME": str(DATA_DIR / "test-kedun.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Users and sessions -----------------------------------------------------------------------
+AUTH_USER_MODEL = "org.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_AGE = env_int("KEDUN_SESSION_HOURS", 12, minimum=1, maximum=24 * 90) * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+LOGIN_FAILURE_LIMIT = 5
+LOGIN_LOCK_MINUTES = 15
+
+# --- Internationalisation ----------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = env_time_zone("KEDUN_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files and uploads ------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+# Served from the apps' static folders directly: `make run` needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+S3_BUCKET = env_str("KEDUN_S3_BUCKET")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env_url("KEDUN_S3_ENDPOINT_URL", {"http", "https"}),
+            "region_name": env_str("KEDUN_S3_REGION") or None,
+            "access_key": env_str("KEDUN_S3_ACCESS_KEY") or None,
+            "secret_key": env_str("KEDUN_S3_SECRET_KEY") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+        },
+    }
+# Request bodies above this are refused with 413 before anything reads them.
+MAX_REQUEST_BYTES = env_int("KEDUN_MAX_REQUEST_MB", 10, minimum=1, maximum=1024) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Security headers ---------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-kedun-session"
+    CSRF_COOKIE_NAME = "__Host-kedun-csrf"
+# How many proxies in front of Kedun append to X-Forwarded-For (0: use REMOTE_ADDR only).
+TRUSTED_PROXY_COUNT = env_int("KEDUN_TRUSTED_PROXIES", 0, maximum=10)
+
+# --- API -----------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: an unauthenticated call then gets 401 with WWW-Authenticate, not 403.
+        "kedun.core.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "kedun.core.pagination.Pagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "kedun.core.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kedun API",
+    "DESCRIPTION": "Kedun (客盾) CRM — every customer relationship kept by the company.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Background jobs -----------------------------------------------------------------------------
+REDIS_URL = env_url("KEDUN_REDIS_URL", {"redis", "rediss", "unix"})
+JOBS_IMMEDIATE = env_bool("KEDUN_JOBS_IMMEDIATE", False)
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "kedun",
+        "url": REDIS_URL,
+        "immediate": JOBS_IMMEDIATE,
+        "utc": True,
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "kedun",
+        "filename": str(DATA_DIR / "jobs.sqlite3"),
+        "immediate": JOBS_IMMEDIATE,
+        "utc": True,
+    }
+HUEY["consumer"] = {
+    "workers": env_int("KEDUN_WORKER_THREADS", 2, minimum=1, maximum=64),
+    "worker_type": "thread",
+    "periodic": True,
+}
+
+# --- Logging -------------------------------------------------------------------------------------
+LOG_LEVEL = env_str("KEDUN_LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ConfigError(f"KEDUN_LOG_LEVEL={LOG_LEVEL!r} is not one of DEBUG, INFO, WARNING, ERROR")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"huey": {"level": "WARNING"}, "waitress.queue": {"level": "ERROR"}},
+}

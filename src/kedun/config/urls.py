@@ -1,0 +1,52 @@
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from kedun.audit import api as audit_api
+from kedun.audit import views as audit_views
+from kedun.core import views as core_views
+from kedun.customers import api as customers_api
+from kedun.customers import views as customers_views
+from kedun.jobs import api as jobs_api
+from kedun.org import api as org_api
+from kedun.org import views as org_views
+
+api_v1 = [
+    path("me/", org_api.MeApi.as_view(), name="api-me"),
+    path("users/", org_api.UserListApi.as_view(), name="api-user-list"),
+    path(
+        "users/<int:user_id>/deactivate/",
+        org_api.UserDeactivateApi.as_view(),
+        name="api-user-deactivate",
+    ),
+    path("customers/", customers_api.CustomerListApi.as_view(), name="api-customer-list"),
+    path(
+        "customers/<int:customer_id>/",
+        customers_api.CustomerDetailApi.as_view(),
+        name="api-customer-detail",
+    ),
+    path("audit/events/", audit_api.AuditEventListApi.as_view(), name="api-audit-list"),
+    path("health/", jobs_api.HealthApi.as_view(), name="api-health"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("manifest.webmanifest", core_views.manifest, name="manifest"),
+    path("login/", org_views.login_view, name="login"),
+    path("logout/", org_views.logout_view, name="logout"),
+    path("people/", org_views.user_list, name="user-list"),
+    path(
+        "people/<int:user_id>/deactivate/", org_views.user_deactivate_view, name="user-deactivate"
+    ),
+    path("customers/", customers_views.customer_list, name="customer-list"),
+    path("customers/new/", customers_views.customer_new, name="customer-new"),
+    path("customers/<int:customer_id>/", customers_views.customer_detail, name="customer-detail"),
+    path("audit/", audit_views.audit_list, name="audit-list"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("api/v1/", include(api_v1)),
+]
+
+handler404 = "kedun.core.views.not_found"

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from kedun.core.request_context import client_ip
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The client's IP: REMOTE_ADDR, or the address our trusted proxies saw."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class ClientAddressMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = client_ip.set(client_address(request))
+        try:
+            return self.get_response(request)
+        finally:
+            client_ip.reset(token)
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse an oversized body with 413 before anything reads it.
+
+    Django alone answers 400 only once a view touches request.body; a client deserves to know
+    the body was too large, and the API promises JSON.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.MAX_REQUEST_BYTES
+        if length > limit:
+            megabytes = limit // (1024 * 1024)
+            message = _("The request is too large (the limit is %(mb)s MB).") % {"mb": megabytes}
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {
+                        "code": "request_too_large",
+                        "message": message,
+                        "detail": {"limit_bytes": limit, "content_length": length},
+                    },
+                    status=413,
+                )
+            body = render_to_string("errors/413.html", {"message": message}, request=None)
+            return HttpResponse(body, status=413)
+        return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(self), microphone=(self), geolocation=(self), payment=()"
+        )
+        return response
+
+
+class DomainErrorMiddleware:
+    """Pages: a refused service call becomes the matching error page (the API has its own)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404
+
+        from kedun.core.errors import DomainError, Forbidden, NotFound
+
+        if request.path.startswith("/api/") or not isinstance(exception, DomainError):
+            return None
+        if isinstance(exception, NotFound):
+            raise Http404(str(exception.message))
+        if isinstance(exception, Forbidden):
+            raise PermissionDenied(str(exception.message))
+        return None

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from kedun.core.errors import DomainError, Forbidden, NotFound
+from kedun.org.login import LoginRefused, session_login, session_logout
+from kedun.org.models import Department, Role, User
+from kedun.org.selectors import department_list, user_directory
+from kedun.org.services import user_create, user_deactivate
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
+    password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput)
+
+
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, {request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            session_login(
+                request=request,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+            )
+        except LoginRefused as refusal:
+            form.add_error(None, str(refusal.message))
+            status = 401 if refusal.code != "locked" else 429
+        else:
+            return redirect(next_url or "home")
+    return render(request, "org/login.html", {"form": form, "next": next_url}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    session_logout(request=request)
+    return redirect("login")
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
+    full_name = forms.CharField(label=gettext_lazy("Full name"), max_length=100, required=False)
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices)
+    department = forms.ModelChoiceField(
+        label=gettext_lazy("Department"), queryset=Department.objects.none()
+    )
+    manager = forms.ModelChoiceField(
+        label=gettext_lazy("Manager"), required=False, queryset=User.objects.none()
+    )
+    password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = department_list()
+        self.fields["manager"].queryset = User.objects.filter(
+            is_active=True, role__in=[Role.ADMIN, Role.MANAGER]
+        ).order_by("username")
+
+
+@login_required
+def user_list(request: HttpRequest) -> HttpResponse:
+    viewer = request.user
+    assert isinstance(viewer, User)
+    if not viewer.has_role(Role.ADMIN, Role.MANAGER):
+        raise Forbidden()
+    form = UserCreateForm(request.POST or None) if viewer.role == Role.ADMIN else None
+    if form is not None and request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = user_create(
+                actor=viewer,
+                username=data["username"],
+                role=data["role"],
+                department=data["department"],
+                manager=data["manager"],
+                password=data["password"],
+                full_name=data["full_name"],
+            )
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("%(name)s can now log in.") % {"name": user.username})
+            return redirect("user-list")
+    page = Paginator(user_directory(viewer=viewer), 50).get_page(request.GET.get("page"))
+    return render(request, "org/users.html", {"page": page, "form": form})
+
+
+@login_required
+@require_POST
+def user_deactivate_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    viewer = request.user
+    assert isinstance(viewer, User)
+    user = user_directory(viewer=viewer).filter(pk=user_id).first()
+    if user is None:
+        raise NotFound()
+    try:
+        user_deactivate(actor=viewer, user=user)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(
+            request,
+            _("%(name)s is deactivated; their sessions and API token no longer work.")
+            % {"name": user.username},
+        )
+    return redirect("user-list")
