@@ -7,6 +7,7 @@ import secrets
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
@@ -114,6 +115,8 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=~Q(manager=models.F("id")), name="user_not_own_manager"
             ),
+            # "Zhangwei" and "zhangwei" would be one person to everyone reading a report.
+            models.UniqueConstraint(Lower("username"), name="user_username_unique_ci"),
         ]
 
     def __str__(self) -> str:
