@@ -38,7 +38,7 @@ bench: $(STAMP)
 
 # Regenerate translation catalogues after changing UI text (needs GNU gettext).
 messages: $(STAMP)
-	cd src/kedun && ../../$(BIN)/kedun makemessages -l zh_Hans -l zh_Hant -l en --no-obsolete
+	cd src/kedun && ../../$(BIN)/kedun makemessages -l zh_Hans -l zh_Hant --no-obsolete
 	$(BIN)/python scripts/translations.py
 	cd src/kedun && ../../$(BIN)/kedun compilemessages
 

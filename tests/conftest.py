@@ -64,9 +64,13 @@ class Cast:
 
     def by_role(self, role: str) -> User:
         return {
-            Role.ADMIN: self.boss, Role.MANAGER: self.east_mgr, Role.SALES: self.east_rep,
-            Role.ORDERS: self.orders, Role.LOGISTICS: self.logistics,
-            Role.FINANCE: self.finance, Role.AUDITOR: self.auditor,
+            Role.ADMIN: self.boss,
+            Role.MANAGER: self.east_mgr,
+            Role.SALES: self.east_rep,
+            Role.ORDERS: self.orders,
+            Role.LOGISTICS: self.logistics,
+            Role.FINANCE: self.finance,
+            Role.AUDITOR: self.auditor,
         }[role]
 
 
@@ -79,19 +83,26 @@ def cast(db) -> Cast:
     back = DepartmentFactory(name="后台", parent=company)
     boss = UserFactory(username="boss", role=Role.ADMIN, department=company)
     east_mgr = UserFactory(username="east_mgr", role=Role.MANAGER, department=east, manager=boss)
-    east_lead = UserFactory(username="east_lead", department=east, manager=east_mgr,
-                            data_scope=DataScope.OWN_AND_SUBORDINATES)
-    south_mgr = UserFactory(username="south_mgr", role=Role.MANAGER, department=south,
-                            manager=boss)
+    east_lead = UserFactory(
+        username="east_lead",
+        department=east,
+        manager=east_mgr,
+        data_scope=DataScope.OWN_AND_SUBORDINATES,
+    )
+    south_mgr = UserFactory(username="south_mgr", role=Role.MANAGER, department=south, manager=boss)
     return Cast(
-        company=company, east=east, east_team=east_team, south=south, back_office=back,
-        boss=boss, east_mgr=east_mgr,
+        company=company,
+        east=east,
+        east_team=east_team,
+        south=south,
+        back_office=back,
+        boss=boss,
+        east_mgr=east_mgr,
         east_rep=UserFactory(username="east_rep", department=east, manager=east_mgr),
         east_rep2=UserFactory(username="east_rep2", department=east, manager=east_mgr),
         east_lead=east_lead,
         east_junior=UserFactory(username="east_junior", department=east, manager=east_lead),
-        east_team_rep=UserFactory(username="east_team_rep", department=east_team,
-                                  manager=east_mgr),
+        east_team_rep=UserFactory(username="east_team_rep", department=east_team, manager=east_mgr),
         south_mgr=south_mgr,
         south_rep=UserFactory(username="south_rep", department=south, manager=south_mgr),
         orders=UserFactory(username="orders", role=Role.ORDERS, department=back),

@@ -7,7 +7,7 @@ os.environ.setdefault("KEDUN_DATA_DIR", tempfile.mkdtemp(prefix="kedun-test-"))
 os.environ["KEDUN_ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
 os.environ.setdefault("KEDUN_JOBS_IMMEDIATE", "true")
 
-from kedun.config.settings import *  # noqa: E402,F403
+from kedun.config.settings import *  # noqa: F403
 
 # Hashing passwords slowly protects real users; in tests it only costs minutes.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -27,8 +27,13 @@ pytestmark = pytest.mark.django_db
 def record_events(count: int) -> None:
     for number in range(count):
         with transaction.atomic():
-            audit_record(actor=None, action="test.event", object_type="test",
-                         object_id=number, changes={"n": number, "名称": "客盾"})
+            audit_record(
+                actor=None,
+                action="test.event",
+                object_type="test",
+                object_id=number,
+                changes={"n": number, "名称": "客盾"},
+            )
 
 
 def raw(sql: str, params: list | None = None) -> None:
@@ -52,8 +57,12 @@ def test_an_event_records_actor_time_object_changes_and_ip(cast):
     token = client_ip.set("203.0.113.9")
     try:
         with transaction.atomic():
-            event = audit_record(actor=cast.boss, action="user.updated", target=cast.east_rep,
-                                 changes={"role": ["sales", "manager"]})
+            event = audit_record(
+                actor=cast.boss,
+                action="user.updated",
+                target=cast.east_rep,
+                changes={"role": ["sales", "manager"]},
+            )
     finally:
         client_ip.reset(token)
     event.refresh_from_db()
@@ -65,10 +74,17 @@ def test_an_event_records_actor_time_object_changes_and_ip(cast):
     assert event.ip == "203.0.113.9"
     assert event.occurred_at.utcoffset().total_seconds() == 0
     assert event.hash == event_hash(
-        seq=event.seq, occurred_at=event.occurred_at, actor_id=event.actor_id,
-        actor_label=event.actor_label, action=event.action, object_type=event.object_type,
-        object_id=event.object_id, changes=event.changes, ip=event.ip,
-        prev_hash=event.prev_hash)
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        actor_id=event.actor_id,
+        actor_label=event.actor_label,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        changes=event.changes,
+        ip=event.ip,
+        prev_hash=event.prev_hash,
+    )
 
 
 def test_recording_outside_a_transaction_is_refused(transactional_db):
@@ -128,14 +144,30 @@ def test_a_forged_row_inserted_in_the_middle_is_named():
     raw("UPDATE audit_auditevent SET seq = seq + 100 WHERE seq >= 3")
     raw("UPDATE audit_auditevent SET seq = seq - 99 WHERE seq >= 103")
     entry2 = AuditEvent.objects.get(seq=2)
-    forged = AuditEvent(seq=3, occurred_at=entry2.occurred_at, actor_id=None,
-                        actor_label="boss", action="customer.transferred",
-                        object_type="customers.customer", object_id="7",
-                        changes='{"owner":[1,2]}', ip="", prev_hash=entry2.hash)
-    forged.hash = event_hash(seq=3, occurred_at=forged.occurred_at, actor_id=None,
-                             actor_label="boss", action=forged.action,
-                             object_type=forged.object_type, object_id="7",
-                             changes=forged.changes, ip="", prev_hash=entry2.hash)
+    forged = AuditEvent(
+        seq=3,
+        occurred_at=entry2.occurred_at,
+        actor_id=None,
+        actor_label="boss",
+        action="customer.transferred",
+        object_type="customers.customer",
+        object_id="7",
+        changes='{"owner":[1,2]}',
+        ip="",
+        prev_hash=entry2.hash,
+    )
+    forged.hash = event_hash(
+        seq=3,
+        occurred_at=forged.occurred_at,
+        actor_id=None,
+        actor_label="boss",
+        action=forged.action,
+        object_type=forged.object_type,
+        object_id="7",
+        changes=forged.changes,
+        ip="",
+        prev_hash=entry2.hash,
+    )
     forged.save(force_insert=True)
     result = chain_verify()
     assert not result.ok
@@ -166,10 +198,18 @@ def test_a_rewritten_chain_is_caught_with_a_checkpoint():
     for row in rows:
         row.changes = '{"n":"rewritten"}'
         row.prev_hash = prev
-        row.hash = event_hash(seq=row.seq, occurred_at=row.occurred_at, actor_id=row.actor_id,
-                              actor_label=row.actor_label, action=row.action,
-                              object_type=row.object_type, object_id=row.object_id,
-                              changes=row.changes, ip=row.ip, prev_hash=prev)
+        row.hash = event_hash(
+            seq=row.seq,
+            occurred_at=row.occurred_at,
+            actor_id=row.actor_id,
+            actor_label=row.actor_label,
+            action=row.action,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            changes=row.changes,
+            ip=row.ip,
+            prev_hash=prev,
+        )
         row.save(force_insert=True)
         prev = row.hash
     assert chain_verify().ok
@@ -198,8 +238,11 @@ def test_the_database_refuses_update():
 
 def test_the_database_refuses_delete():
     record_events(2)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
-            connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("DELETE FROM audit_auditevent WHERE seq = 2")
     assert AuditEvent.objects.count() == 2
 
@@ -208,8 +251,11 @@ def test_the_database_refuses_truncate_on_postgresql():
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no TRUNCATE statement; DELETE is covered above")
     record_events(1)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
-            connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("SET LOCAL kedun.audit_maintenance = 'off'")
         cursor.execute("TRUNCATE audit_auditevent")
     assert AuditEvent.objects.count() == 1
@@ -248,9 +294,8 @@ def test_twenty_threads_writing_at_once_keep_one_chain(transactional_db):
             barrier.wait(timeout=30)
             for step in range(5):
                 with transaction.atomic():
-                    audit_record(actor=None, action="test.concurrent",
-                                 object_id=f"{number}-{step}")
-        except BaseException as error:  # noqa: BLE001 - reported below
+                    audit_record(actor=None, action="test.concurrent", object_id=f"{number}-{step}")
+        except BaseException as error:
             errors.append(error)
         finally:
             connections.close_all()
@@ -263,5 +308,6 @@ def test_twenty_threads_writing_at_once_keep_one_chain(transactional_db):
     assert errors == []
     assert AuditEvent.objects.count() == 100
     assert list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True)) == list(
-        range(1, 101))
+        range(1, 101)
+    )
     assert chain_verify().ok

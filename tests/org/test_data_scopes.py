@@ -8,8 +8,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from kedun.customers.selectors import customer_get_for_viewer, customer_list_visible_to
 from kedun.core.errors import NotFound
+from kedun.customers.selectors import customer_get_for_viewer, customer_list_visible_to
 from kedun.org.models import DataScope, Role
 from kedun.org.selectors import scope_filter, subordinate_ids
 from tests.factories import CustomerFactory, UserFactory
@@ -37,8 +37,11 @@ def records_for(cast, viewer):
     teammate = UserFactory(department=viewer.department, manager=viewer.manager)
     other_department = cast.south if viewer.department != cast.south else cast.east
     outsider = UserFactory(department=other_department)
-    return (CustomerFactory(owner=viewer), CustomerFactory(owner=teammate),
-            CustomerFactory(owner=outsider))
+    return (
+        CustomerFactory(owner=viewer),
+        CustomerFactory(owner=teammate),
+        CustomerFactory(owner=outsider),
+    )
 
 
 @pytest.mark.parametrize("role", list(EXPECTED))
@@ -72,8 +75,9 @@ def test_api_follows_the_roles_default_scope(cast, api_client, role):
     viewer = cast.by_role(role)
     records = records_for(cast, viewer)
     api_client.force_authenticate(viewer)
-    listed = {row["id"] for row in
-              api_client.get("/api/v1/customers/?page_size=100").json()["results"]}
+    listed = {
+        row["id"] for row in api_client.get("/api/v1/customers/?page_size=100").json()["results"]
+    }
     for record, expected in zip(records, EXPECTED[role], strict=True):
         assert (record.pk in listed) is expected
         detail = api_client.get(f"/api/v1/customers/{record.pk}/")
@@ -87,11 +91,14 @@ def test_missing_and_not_yours_get_the_same_answer(cast, client, api_client):
     missing = client.get(reverse("customer-detail", args=[hidden.pk + 1000]))
     assert not_yours.status_code == missing.status_code == 404
     # Identical pages but for the per-render CSRF token and the page's own address.
-    assert (strip_csrf(not_yours.content).replace(f"/customers/{hidden.pk}/", "")
-            == strip_csrf(missing.content).replace(f"/customers/{hidden.pk + 1000}/", ""))
+    assert strip_csrf(not_yours.content).replace(f"/customers/{hidden.pk}/", "") == strip_csrf(
+        missing.content
+    ).replace(f"/customers/{hidden.pk + 1000}/", "")
     api_client.force_authenticate(cast.east_rep)
-    assert (api_client.get(f"/api/v1/customers/{hidden.pk}/").json()
-            == api_client.get(f"/api/v1/customers/{hidden.pk + 1000}/").json())
+    assert (
+        api_client.get(f"/api/v1/customers/{hidden.pk}/").json()
+        == api_client.get(f"/api/v1/customers/{hidden.pk + 1000}/").json()
+    )
 
 
 def test_own_and_subordinates_reaches_down_the_reporting_line(cast):

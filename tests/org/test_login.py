@@ -16,8 +16,9 @@ pytestmark = pytest.mark.django_db
 
 
 def attempt(client, username, password, ip="198.51.100.7"):
-    return client.post(reverse("login"), {"username": username, "password": password},
-                       REMOTE_ADDR=ip)
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip
+    )
 
 
 def error_text(response) -> str:
@@ -30,8 +31,9 @@ def test_a_user_logs_in_and_out_and_both_are_audited(cast, client):
     assert client.get("/").status_code == 200
     client.post(reverse("logout"))
     assert client.get("/").status_code == 302
-    actions = list(AuditEvent.objects.filter(actor=cast.east_rep).order_by("seq")
-                   .values_list("action", "ip"))
+    actions = list(
+        AuditEvent.objects.filter(actor=cast.east_rep).order_by("seq").values_list("action", "ip")
+    )
     assert actions == [("auth.login", "198.51.100.7"), ("auth.logout", "127.0.0.1")]
 
 
@@ -91,8 +93,10 @@ def test_a_success_clears_earlier_failures(cast, client):
 
 
 def test_login_page_only_redirects_to_local_pages(cast, client):
-    response = client.post(reverse("login") + "?next=https://evil.example/",
-                           {"username": "east_rep", "password": PASSWORD})
+    response = client.post(
+        reverse("login") + "?next=https://evil.example/",
+        {"username": "east_rep", "password": PASSWORD},
+    )
     assert response["Location"] == "/"
 
 

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,23 +14,37 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('seq', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('occurred_at', models.DateTimeField(verbose_name='time')),
-                ('actor_label', models.CharField(max_length=150)),
-                ('action', models.CharField(max_length=64, verbose_name='action')),
-                ('object_type', models.CharField(blank=True, max_length=64)),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('changes', models.TextField(default='{}')),
-                ('ip', models.CharField(blank=True, max_length=45)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
-                ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("seq", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("occurred_at", models.DateTimeField(verbose_name="time")),
+                ("actor_label", models.CharField(max_length=150)),
+                ("action", models.CharField(max_length=64, verbose_name="action")),
+                ("object_type", models.CharField(blank=True, max_length=64)),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                ("changes", models.TextField(default="{}")),
+                ("ip", models.CharField(blank=True, max_length=45)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit event',
-                'indexes': [models.Index(fields=['object_type', 'object_id'], name='audit_object_idx'), models.Index(fields=['actor', 'occurred_at'], name='audit_actor_time_idx'), models.Index(fields=['action', 'occurred_at'], name='audit_action_time_idx')],
+                "verbose_name": "audit event",
+                "indexes": [
+                    models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+                    models.Index(fields=["actor", "occurred_at"], name="audit_actor_time_idx"),
+                    models.Index(fields=["action", "occurred_at"], name="audit_action_time_idx"),
+                ],
             },
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,42 +14,120 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='customer number')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('short_name', models.CharField(blank=True, max_length=100, verbose_name='short name')),
-                ('stage', models.CharField(choices=[('lead', 'Lead'), ('contacted', 'Contacted'), ('needs_confirmed', 'Needs confirmed'), ('quoted', 'Quoted'), ('won', 'Won'), ('repeat', 'Repeat'), ('lost', 'Lost'), ('invalid', 'Invalid')], default='lead', max_length=20, verbose_name='stage')),
-                ('registered_at', models.DateTimeField(verbose_name='registered at')),
-                ('last_follow_up_at', models.DateTimeField(blank=True, null=True, verbose_name='last follow-up')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='owned_customers', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
-                ('registered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='registered_customers', to=settings.AUTH_USER_MODEL, verbose_name='registered by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(max_length=32, unique=True, verbose_name="customer number"),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "short_name",
+                    models.CharField(blank=True, max_length=100, verbose_name="short name"),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("lead", "Lead"),
+                            ("contacted", "Contacted"),
+                            ("needs_confirmed", "Needs confirmed"),
+                            ("quoted", "Quoted"),
+                            ("won", "Won"),
+                            ("repeat", "Repeat"),
+                            ("lost", "Lost"),
+                            ("invalid", "Invalid"),
+                        ],
+                        default="lead",
+                        max_length=20,
+                        verbose_name="stage",
+                    ),
+                ),
+                ("registered_at", models.DateTimeField(verbose_name="registered at")),
+                (
+                    "last_follow_up_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last follow-up"),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="owned_customers",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "registered_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="registered_customers",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="registered by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'customer',
+                "verbose_name": "customer",
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('title', models.CharField(blank=True, max_length=100, verbose_name='title')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("title", models.CharField(blank=True, max_length=100, verbose_name="title")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'contact',
+                "verbose_name": "contact",
             },
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['owner', 'registered_at'], name='customer_owner_idx'),
+            model_name="customer",
+            index=models.Index(fields=["owner", "registered_at"], name="customer_owner_idx"),
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.CheckConstraint(condition=models.Q(('stage__in', ['lead', 'contacted', 'needs_confirmed', 'quoted', 'won', 'repeat', 'lost', 'invalid'])), name='customer_stage_known'),
+            model_name="customer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "stage__in",
+                        [
+                            "lead",
+                            "contacted",
+                            "needs_confirmed",
+                            "quoted",
+                            "won",
+                            "repeat",
+                            "lost",
+                            "invalid",
+                        ],
+                    )
+                ),
+                name="customer_stage_known",
+            ),
         ),
     ]

@@ -1,0 +1,164 @@
+"""The API's shared contract: auth, pagination, error shape, size limit, schema and docs."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.test import Client, override_settings
+
+from kedun.org.services import token_for_user
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unauthenticated_calls_get_401_json_with_the_token_challenge(client):
+    response = client.get("/api/v1/customers/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    body = response.json()
+    assert set(body) == {"code", "message", "detail"}
+    assert body["code"] == "not_authenticated"
+
+
+def test_a_token_authenticates(cast, client):
+    token = token_for_user(actor=None, user=cast.east_rep)
+    response = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 200
+    assert response.json()["username"] == "east_rep"
+    assert response.json()["data_scope"] == "own"
+
+
+def test_a_wrong_token_is_refused(client):
+    response = client.get("/api/v1/me/", HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+
+
+def test_the_session_authenticates_and_writes_need_csrf(cast):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.east_rep)
+    assert client.get("/api/v1/me/").status_code == 200
+    response = client.post(
+        "/api/v1/customers/", {"name": "甲公司"}, content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+
+
+def test_pages_carry_count_and_the_page_size_is_capped_at_100(cast, api_client):
+    CustomerFactory.create_batch(120, owner=cast.east_rep)
+    api_client.force_authenticate(cast.east_rep)
+    first = api_client.get("/api/v1/customers/").json()
+    assert first["count"] == 120
+    assert len(first["results"]) == 25
+    assert first["next"].endswith("page=2")
+    capped = api_client.get("/api/v1/customers/?page_size=1000").json()
+    assert len(capped["results"]) == 100
+
+
+def test_a_page_past_the_end_is_a_json_404(cast, api_client):
+    api_client.force_authenticate(cast.east_rep)
+    response = api_client.get("/api/v1/customers/?page=9")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_an_unknown_api_path_is_a_json_404(cast, api_client):
+    api_client.force_authenticate(cast.east_rep)
+    response = api_client.get("/api/v1/nothing-here/")
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "message": "未找到。", "detail": None}
+
+
+def test_invalid_input_lists_the_fields(cast, api_client):
+    api_client.force_authenticate(cast.east_rep)
+    response = api_client.post("/api/v1/customers/", {"name": ""}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert "name" in body["detail"]
+
+
+def test_a_salesperson_registers_a_customer_through_the_api(cast, api_client):
+    api_client.force_authenticate(cast.east_rep)
+    response = api_client.post(
+        "/api/v1/customers/",
+        {"name": "上海甲乙机械有限公司", "contacts": [{"name": "王五", "phone": "13900000000"}]},
+        format="json",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["owner"] == "east_rep"
+    assert body["code"].startswith("C")
+    assert body["contacts"][0]["name"] == "王五"
+
+
+def test_a_back_office_role_cannot_register_customers(cast, api_client):
+    api_client.force_authenticate(cast.finance)
+    response = api_client.post("/api/v1/customers/", {"name": "乙公司"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "forbidden"
+
+
+@override_settings(MAX_REQUEST_BYTES=1024)
+def test_an_oversized_body_is_refused_with_413_json(cast, api_client):
+    api_client.force_authenticate(cast.east_rep)
+    response = api_client.post("/api/v1/customers/", {"name": "x" * 5000}, format="json")
+    assert response.status_code == 413
+    body = response.json()
+    assert body["code"] == "request_too_large"
+    assert body["detail"]["limit_bytes"] == 1024
+    from kedun.customers.models import Customer
+
+    assert not Customer.objects.exists()
+
+
+@override_settings(MAX_REQUEST_BYTES=1024)
+def test_an_oversized_page_post_is_refused_with_413(cast, client):
+    client.force_login(cast.east_rep)
+    response = client.post("/customers/new/", {"name": "x" * 5000})
+    assert response.status_code == 413
+
+
+def test_the_audit_api_is_for_the_boss_and_the_auditor(cast, api_client):
+    token_for_user(actor=None, user=cast.east_rep)  # one audited event
+    api_client.force_authenticate(cast.east_mgr)
+    assert api_client.get("/api/v1/audit/events/").status_code == 403
+    api_client.force_authenticate(cast.auditor)
+    events = api_client.get("/api/v1/audit/events/").json()
+    assert events["count"] == 1
+    assert events["results"][0]["action"] == "token.issued"
+
+
+def test_the_schema_is_openapi_3_and_lists_the_endpoints(cast, client):
+    client.force_login(cast.boss)
+    response = client.get("/api/v1/schema/?format=json")
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert schema["openapi"].startswith("3.")
+    assert {
+        "/api/v1/customers/",
+        "/api/v1/customers/{customer_id}/",
+        "/api/v1/me/",
+        "/api/v1/audit/events/",
+    } <= set(schema["paths"])
+
+
+def test_the_docs_page_loads_only_local_assets(cast, client):
+    client.force_login(cast.boss)
+    page = client.get("/api/v1/docs/").content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources, page
+    for source in sources:
+        assert source.startswith("/"), source
+        if source.startswith("/static/"):
+            assert client.get(source).status_code == 200, source
+
+
+def test_health_answers_without_login(client):
+    response = client.get("/api/v1/health/")
+    assert response.status_code == 200
+    assert response.json()["worker_alive"] is False
