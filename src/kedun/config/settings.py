@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -97,7 +98,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "kedun.sqlite3",
+            "NAME": str(DATA_DIR / "kedun.sqlite3"),
             "OPTIONS": {
                 # IMMEDIATE: a transaction that reads then writes takes the write lock at BEGIN,
                 # so concurrent writers wait (busy timeout) instead of failing with
@@ -153,7 +154,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
 S3_BUCKET = env_str("KEDUN_S3_BUCKET")
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
@@ -227,6 +228,7 @@ SPECTACULAR_SETTINGS = {
 # --- Background jobs -----------------------------------------------------------------------------
 REDIS_URL = env_url("KEDUN_REDIS_URL", {"redis", "rediss", "unix"})
 JOBS_IMMEDIATE = env_bool("KEDUN_JOBS_IMMEDIATE", False)
+HUEY: dict[str, Any]
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kedun.core.pagination import Pagination
+from kedun.org.access import acting_user
 
 from .models import Contact, Customer
 from .selectors import customer_get_for_viewer, customer_list_visible_to
@@ -72,7 +73,7 @@ class CustomerListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         customers = customer_list_visible_to(
-            viewer=request.user, search=request.query_params.get("search", "")
+            viewer=acting_user(request), search=request.query_params.get("search", "")
         )
         paginator = Pagination()
         page = paginator.paginate_queryset(customers, request, view=self)
@@ -87,7 +88,7 @@ class CustomerListApi(APIView):
         data = CustomerRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         customer = customer_register(
-            actor=request.user,
+            actor=acting_user(request),
             name=data.validated_data["name"],
             short_name=data.validated_data["short_name"],
             contacts=[ContactInput(**c) for c in data.validated_data["contacts"]],
@@ -98,5 +99,5 @@ class CustomerListApi(APIView):
 class CustomerDetailApi(APIView):
     @extend_schema(responses=CustomerDetailOutput, summary="One customer in your data scope")
     def get(self, request: Request, customer_id: int) -> Response:
-        customer = customer_get_for_viewer(viewer=request.user, customer_id=customer_id)
+        customer = customer_get_for_viewer(viewer=acting_user(request), customer_id=customer_id)
         return Response(CustomerDetailOutput(customer).data)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.utils.module_loading import autodiscover_modules
@@ -10,6 +10,6 @@ def consumer_create(**overrides: Any) -> Any:
     from huey.contrib.djhuey import HUEY
 
     autodiscover_modules("tasks")
-    options = dict(settings.HUEY.get("consumer", {}))
+    options = dict(cast(dict[str, Any], settings.HUEY)["consumer"])
     options.update(overrides)
     return HUEY.create_consumer(**options)

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kedun.core.errors import NotFound
+from kedun.org.access import acting_user
 from kedun.org.models import User
 from kedun.org.selectors import user_directory
 from kedun.org.services import user_deactivate
@@ -38,7 +39,9 @@ class UserListApi(APIView):
         from kedun.core.pagination import Pagination
 
         paginator = Pagination()
-        page = paginator.paginate_queryset(user_directory(viewer=request.user), request, view=self)
+        page = paginator.paginate_queryset(
+            user_directory(viewer=acting_user(request)), request, view=self
+        )
         return paginator.get_paginated_response(UserOutput(page, many=True).data)
 
 
@@ -49,8 +52,8 @@ class UserDeactivateApi(APIView):
         summary="Deactivate a user (boss only); sessions and token end at once",
     )
     def post(self, request: Request, user_id: int) -> Response:
-        user = user_directory(viewer=request.user).filter(pk=user_id).first()
+        user = user_directory(viewer=acting_user(request)).filter(pk=user_id).first()
         if user is None:
             raise NotFound()
-        user = user_deactivate(actor=request.user, user=user)
+        user = user_deactivate(actor=acting_user(request), user=user)
         return Response(UserOutput(user).data)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from typing import ClassVar
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -71,10 +72,6 @@ class Department(models.Model):
         return self.path.count("/") - 2
 
 
-class KedunUserManager(UserManager["User"]):
-    pass
-
-
 class User(AbstractUser):
     full_name = models.CharField(_("full name"), max_length=100, blank=True)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.SALES)
@@ -96,9 +93,7 @@ class User(AbstractUser):
     security_stamp = models.CharField(max_length=32, default=secrets.token_hex, editable=False)
     deactivated_at = models.DateTimeField(null=True, blank=True)
 
-    objects = KedunUserManager()  # type: ignore[misc]
-
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = _("user")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -66,8 +68,8 @@ class UserCreateForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = department_list()
-        self.fields["manager"].queryset = User.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["department"]).queryset = department_list()
+        cast(forms.ModelChoiceField, self.fields["manager"]).queryset = User.objects.filter(
             is_active=True, role__in=[Role.ADMIN, Role.MANAGER]
         ).order_by("username")
 

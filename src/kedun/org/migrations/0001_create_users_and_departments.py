@@ -2,6 +2,7 @@
 
 import secrets
 
+import django.contrib.auth.models
 import django.contrib.auth.validators
 import django.db.models.deletion
 import django.db.models.functions.text
@@ -205,7 +206,7 @@ class Migration(migrations.Migration):
                 "verbose_name": "user",
             },
             managers=[
-                ("objects", kedun.org.models.KedunUserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(

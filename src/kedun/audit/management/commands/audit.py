@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from kedun.audit.chain import (
+    Checkpoint,
     CheckpointInvalid,
     chain_head,
     chain_verify,
@@ -30,12 +31,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["action"] == "checkpoint":
             seq, head_hash = chain_head()
-            checkpoint = checkpoint_sign(
+            signed = checkpoint_sign(
                 seq=seq, hash=head_hash, created_at=clock.now().isoformat(timespec="seconds")
             )
-            self.stdout.write(checkpoint.to_json())
+            self.stdout.write(signed.to_json())
             return
-        checkpoint = None
+        checkpoint: Checkpoint | None = None
         if options["checkpoint"]:
             path = Path(options["checkpoint"])
             try:
