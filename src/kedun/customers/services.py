@@ -46,7 +46,7 @@ def customer_register(
         raise Forbidden(_("Only a manager can register a customer for someone else."))
     with transaction.atomic():
         customer = Customer.objects.create(
-            code=code or f"tmp-{uuid.uuid4().hex}",
+            code=code or f"tmp-{uuid.uuid4().hex[:24]}",
             name=name,
             short_name=short_name.strip(),
             owner=owner,

@@ -44,6 +44,10 @@ ROLE_DEFAULT_SCOPE: dict[str, str] = {
 }
 
 
+def new_security_stamp() -> str:
+    return secrets.token_hex(16)
+
+
 class Department(models.Model):
     name = models.CharField(_("name"), max_length=100)
     parent = models.ForeignKey(
@@ -90,7 +94,7 @@ class User(AbstractUser):
         _("data scope"), max_length=20, choices=DataScope.choices, default=DataScope.OWN
     )
     # Part of the session hash: changing it ends every session of the user at once.
-    security_stamp = models.CharField(max_length=32, default=secrets.token_hex, editable=False)
+    security_stamp = models.CharField(max_length=32, default=new_security_stamp, editable=False)
     deactivated_at = models.DateTimeField(null=True, blank=True)
 
     REQUIRED_FIELDS: ClassVar[list[str]] = []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -13,7 +11,14 @@ from rest_framework.authtoken.models import Token
 from kedun.audit.services import audit_record, diff, snapshot
 from kedun.core import clock
 from kedun.core.errors import Conflict, Forbidden, Invalid
-from kedun.org.models import ROLE_DEFAULT_SCOPE, DataScope, Department, Role, User
+from kedun.org.models import (
+    ROLE_DEFAULT_SCOPE,
+    DataScope,
+    Department,
+    Role,
+    User,
+    new_security_stamp,
+)
 
 _USER_FIELDS = ["username", "full_name", "role", "department", "manager", "data_scope", "is_active"]
 
@@ -174,7 +179,7 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
             return user
         user.is_active = False
         user.deactivated_at = clock.now()
-        user.security_stamp = secrets.token_hex(16)
+        user.security_stamp = new_security_stamp()
         user.save(update_fields=["is_active", "deactivated_at", "security_stamp"])
         tokens_revoked, _deleted = Token.objects.filter(user=user).delete()
         audit_record(
@@ -191,7 +196,7 @@ def user_end_sessions(*, actor: User | None, user: User) -> None:
     if actor is not None and actor.pk != user.pk:
         _require_admin(actor)
     with transaction.atomic():
-        user.security_stamp = secrets.token_hex(16)
+        user.security_stamp = new_security_stamp()
         user.save(update_fields=["security_stamp"])
         audit_record(actor=actor, action="user.sessions_ended", target=user)
 
