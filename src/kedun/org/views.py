@@ -42,7 +42,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
             )
         except LoginRefused as refusal:
             form.add_error(None, str(refusal.message))
-            status = 401 if refusal.code != "locked" else 429
+            # A failed form is redisplayed (200), as Django's own login does; a lock is 429.
+            status = 429 if refusal.code == "locked" else 200
         else:
             return redirect(next_url or "home")
     return render(request, "org/login.html", {"form": form, "next": next_url}, status=status)
