@@ -15,7 +15,7 @@ from kedun.audit.chain import (
     chain_verify,
     checkpoint_parse,
     checkpoint_sign,
-    event_hash,
+    event_hash_of,
 )
 from kedun.audit.models import GENESIS_HASH, AuditEvent
 from kedun.audit.services import AuditOutsideTransaction, audit_record
@@ -73,18 +73,7 @@ def test_an_event_records_actor_time_object_changes_and_ip(cast):
     assert event.changes_data == {"role": ["sales", "manager"]}
     assert event.ip == "203.0.113.9"
     assert event.occurred_at.utcoffset().total_seconds() == 0
-    assert event.hash == event_hash(
-        seq=event.seq,
-        occurred_at=event.occurred_at,
-        actor_id=event.actor_id,
-        actor_label=event.actor_label,
-        action=event.action,
-        object_type=event.object_type,
-        object_id=event.object_id,
-        changes=event.changes,
-        ip=event.ip,
-        prev_hash=event.prev_hash,
-    )
+    assert event.hash == event_hash_of(event)
 
 
 def test_recording_outside_a_transaction_is_refused(transactional_db):
@@ -156,18 +145,7 @@ def test_a_forged_row_inserted_in_the_middle_is_named():
         ip="",
         prev_hash=entry2.hash,
     )
-    forged.hash = event_hash(
-        seq=3,
-        occurred_at=forged.occurred_at,
-        actor_id=None,
-        actor_label="boss",
-        action=forged.action,
-        object_type=forged.object_type,
-        object_id="7",
-        changes=forged.changes,
-        ip="",
-        prev_hash=entry2.hash,
-    )
+    forged.hash = event_hash_of(forged)
     forged.save(force_insert=True)
     result = chain_verify()
     assert not result.ok
@@ -198,18 +176,7 @@ def test_a_rewritten_chain_is_caught_with_a_checkpoint():
     for row in rows:
         row.changes = '{"n":"rewritten"}'
         row.prev_hash = prev
-        row.hash = event_hash(
-            seq=row.seq,
-            occurred_at=row.occurred_at,
-            actor_id=row.actor_id,
-            actor_label=row.actor_label,
-            action=row.action,
-            object_type=row.object_type,
-            object_id=row.object_id,
-            changes=row.changes,
-            ip=row.ip,
-            prev_hash=prev,
-        )
+        row.hash = event_hash_of(row)
         row.save(force_insert=True)
         prev = row.hash
     assert chain_verify().ok

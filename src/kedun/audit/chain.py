@@ -75,6 +75,22 @@ def event_hash(
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
+def event_hash_of(event: AuditEvent) -> str:
+    """The hash an event's own columns call for (its stored prev_hash included)."""
+    return event_hash(
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        actor_id=event.actor_id,
+        actor_label=event.actor_label,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        changes=event.changes,
+        ip=event.ip,
+        prev_hash=event.prev_hash,
+    )
+
+
 # Column order used by verification (values_list is much faster than model instances).
 _FIELDS = (
     "seq",

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import connection, models
 
-from kedun.audit.chain import canonical_json, chain_head, event_hash
+from kedun.audit.chain import canonical_json, chain_head, event_hash_of
 from kedun.audit.models import AuditEvent
 from kedun.core import clock
 from kedun.core.request_context import client_ip
@@ -69,18 +69,7 @@ def audit_record(
         ip=address,
         prev_hash=head_hash,
     )
-    event.hash = event_hash(
-        seq=event.seq,
-        occurred_at=event.occurred_at,
-        actor_id=actor_id,
-        actor_label=event.actor_label,
-        action=action,
-        object_type=object_type,
-        object_id=event.object_id,
-        changes=changes_text,
-        ip=address,
-        prev_hash=head_hash,
-    )
+    event.hash = event_hash_of(event)
     # force_insert: a primary-key clash must fail, never turn into an UPDATE.
     event.save(force_insert=True)
     return event
