@@ -27,6 +27,7 @@ def free_port() -> int:
 def fresh_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEDUN_")}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env["KEDUN_DATA_DIR"] = str(data_dir)
     return env
 

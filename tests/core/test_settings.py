@@ -13,6 +13,7 @@ import pytest
 def kedun(*args: str, env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
     full_env = {key: value for key, value in os.environ.items() if not key.startswith("KEDUN_")}
     full_env.pop("DJANGO_SETTINGS_MODULE", None)
+    full_env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     full_env["KEDUN_DATA_DIR"] = str(tmp_path / "data")
     full_env.update(env)
     return subprocess.run(
