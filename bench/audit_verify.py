@@ -49,14 +49,33 @@ def main() -> int:
     for seq in range(1, args.events + 1):
         changes = canonical_json({"stage": ["lead", "contacted"], "n": seq})
         occurred_at = moment + dt.timedelta(milliseconds=37 * seq)
-        digest = event_hash(seq=seq, occurred_at=occurred_at, actor_id=seq % 50,
-                            actor_label=f"rep{seq % 50}", action="customer.updated",
-                            object_type="customers.customer", object_id=str(seq % 9973),
-                            changes=changes, ip="10.0.0.8", prev_hash=prev)
-        batch.append(AuditEvent(seq=seq, occurred_at=occurred_at, actor_id=seq % 50,
-                                actor_label=f"rep{seq % 50}", action="customer.updated",
-                                object_type="customers.customer", object_id=str(seq % 9973),
-                                changes=changes, ip="10.0.0.8", prev_hash=prev, hash=digest))
+        digest = event_hash(
+            seq=seq,
+            occurred_at=occurred_at,
+            actor_id=seq % 50,
+            actor_label=f"rep{seq % 50}",
+            action="customer.updated",
+            object_type="customers.customer",
+            object_id=str(seq % 9973),
+            changes=changes,
+            ip="10.0.0.8",
+            prev_hash=prev,
+        )
+        batch.append(
+            AuditEvent(
+                seq=seq,
+                occurred_at=occurred_at,
+                actor_id=seq % 50,
+                actor_label=f"rep{seq % 50}",
+                action="customer.updated",
+                object_type="customers.customer",
+                object_id=str(seq % 9973),
+                changes=changes,
+                ip="10.0.0.8",
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
         prev = digest
         if len(batch) == 10_000:
             with transaction.atomic():
@@ -76,19 +95,32 @@ def main() -> int:
     if not args.skip_naive:
         started = time.perf_counter()
         naive_rows = (
-            (e.seq, e.occurred_at, e.actor_id, e.actor_label, e.action, e.object_type,
-             e.object_id, e.changes, e.ip, e.prev_hash, e.hash)
+            (
+                e.seq,
+                e.occurred_at,
+                e.actor_id,
+                e.actor_label,
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.changes,
+                e.ip,
+                e.prev_hash,
+                e.hash,
+            )
             for e in AuditEvent.objects.order_by("seq")  # every row as a model instance
         )
         assert verify_rows(naive_rows).ok
         naive_seconds = time.perf_counter() - started
 
     report = {
-        "engine": connection.vendor, "events": args.events,
+        "engine": connection.vendor,
+        "events": args.events,
         "load_seconds": round(load_seconds, 1),
         "kedun_verify_seconds": round(kedun_seconds, 1),
         "naive_verify_seconds": round(naive_seconds, 1) if naive_seconds else None,
-        "target_seconds": 60, "within_target": kedun_seconds < 60,
+        "target_seconds": 60,
+        "within_target": kedun_seconds < 60,
     }
     print(json.dumps(report))
     return 0 if report["within_target"] else 1
