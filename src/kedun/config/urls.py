@@ -21,6 +21,11 @@ api_v1 = [
     ),
     path("customers/", customers_api.CustomerListApi.as_view(), name="api-customer-list"),
     path(
+        "customers/duplicate-check/",
+        customers_api.DuplicateCheckApi.as_view(),
+        name="api-duplicate-check",
+    ),
+    path(
         "customers/<int:customer_id>/",
         customers_api.CustomerDetailApi.as_view(),
         name="api-customer-detail",

@@ -9,9 +9,16 @@ from rest_framework.views import APIView
 from kedun.core.pagination import Pagination
 from kedun.org.access import acting_user
 
+from .identity.keys import identity_keys
 from .models import Contact, Customer
 from .selectors import customer_get_for_viewer, customer_list_visible_to
-from .services import ContactInput, customer_register
+from .services import (
+    ContactInput,
+    DuplicateFound,
+    PossibleDuplicateFound,
+    customer_register,
+    matches_for,
+)
 
 
 class ContactOutput(serializers.ModelSerializer):
@@ -58,7 +65,40 @@ class ContactInputSerializer(serializers.Serializer):
 class CustomerRegisterInput(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     short_name = serializers.CharField(max_length=100, required=False, default="")
+    english_name = serializers.CharField(max_length=200, required=False, default="")
+    phone = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    email = serializers.CharField(max_length=254, required=False, default="", allow_blank=True)
+    website = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    tax_id = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+    confirm_possible = serializers.BooleanField(required=False, default=False)
     contacts = ContactInputSerializer(many=True, required=False, default=list)
+
+
+class MatchOutput(serializers.Serializer):
+    """A candidate as anyone may see it: who owns it, never its contact data."""
+
+    id = serializers.IntegerField(source="customer.pk")
+    code = serializers.CharField(source="customer.code")
+    name = serializers.CharField(source="customer.name")
+    owner = serializers.CharField(source="customer.owner.username", default=None)
+    owner_name = serializers.CharField(source="customer.owner.display_name", default=None)
+    owner_department = serializers.CharField(source="customer.owner.department.name", default=None)
+    registered_at = serializers.DateTimeField(source="customer.registered_at")
+    stage = serializers.CharField(source="customer.stage")
+    last_follow_up_at = serializers.DateTimeField(
+        source="customer.last_follow_up_at", allow_null=True
+    )
+    level = serializers.CharField()
+    score = serializers.IntegerField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class DuplicateCheckInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    phone = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    email = serializers.CharField(max_length=254, required=False, default="", allow_blank=True)
+    website = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    tax_id = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
 
 
 class CustomerListApi(APIView):
@@ -81,19 +121,58 @@ class CustomerListApi(APIView):
 
     @extend_schema(
         request=CustomerRegisterInput,
-        responses={201: CustomerDetailOutput},
-        summary="Register a customer (you become its owner)",
+        responses={201: CustomerDetailOutput, 409: MatchOutput(many=True)},
+        summary="Register a customer (the first to register a company owns it)",
+        description="409 with code `duplicate` (refused; the matches name the owner) or "
+        "`possible` (send again with `confirm_possible: true`).",
     )
     def post(self, request: Request) -> Response:
         data = CustomerRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = customer_register(
-            actor=acting_user(request),
-            name=data.validated_data["name"],
-            short_name=data.validated_data["short_name"],
-            contacts=[ContactInput(**c) for c in data.validated_data["contacts"]],
-        )
+        values = data.validated_data
+        try:
+            customer = customer_register(
+                actor=acting_user(request),
+                name=values["name"],
+                short_name=values["short_name"],
+                english_name=values["english_name"],
+                phone=values["phone"],
+                email=values["email"],
+                website=values["website"],
+                tax_id=values["tax_id"],
+                confirm_possible=values["confirm_possible"],
+                contacts=[ContactInput(**c) for c in values["contacts"]],
+            )
+        except (DuplicateFound, PossibleDuplicateFound) as refusal:
+            body = {
+                "code": refusal.code,
+                "message": str(refusal.message),
+                "detail": None,
+                "matches": MatchOutput(refusal.matches, many=True).data,
+            }
+            return Response(body, status=status.HTTP_409_CONFLICT)
         return Response(CustomerDetailOutput(customer).data, status=status.HTTP_201_CREATED)
+
+
+class DuplicateCheckApi(APIView):
+    @extend_schema(
+        request=DuplicateCheckInput,
+        responses=MatchOutput(many=True),
+        summary="Check the registry for a company (any subset of the fields)",
+    )
+    def post(self, request: Request) -> Response:
+        data = DuplicateCheckInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        keys = identity_keys(
+            name=values["name"],
+            phones=[values["phone"]],
+            emails=[values["email"]],
+            websites=[values["website"]],
+            tax_id=values["tax_id"],
+        )
+        matches = MatchOutput(matches_for(keys), many=True).data
+        return Response({"problems": list(keys.problems), "matches": matches})
 
 
 class CustomerDetailApi(APIView):

@@ -1,8 +1,5 @@
-"""The customer registry (foundation part: records, owner, contacts).
-
-Identity matching, masking, merge and import come with the registry issue; this is the record
-every later app attaches to and the first object the data scopes apply to.
-"""
+"""The customer registry: customers, their contacts, and the identity keys the duplicate
+check looks up (names, phones, company domains, credit codes)."""
 
 from __future__ import annotations
 
@@ -44,6 +41,16 @@ class Customer(models.Model):
     )
     registered_at = models.DateTimeField(_("registered at"))
     last_follow_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
+    english_name = models.CharField(_("English name"), max_length=200, blank=True)
+    # 统一社会信用代码, validated (GB 32100-2015) and upper-cased; "" when unknown.
+    tax_id = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    phone = models.CharField(_("phone"), max_length=100, blank=True)
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    website = models.CharField(_("website"), max_length=200, blank=True)
+    # A merged record stays findable and points to the customer it became.
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
+    )
 
     class Meta:
         verbose_name = _("customer")
@@ -51,6 +58,12 @@ class Customer(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(stage__in=Stage.values), name="customer_stage_known"
+            ),
+            # One credit code, one customer: the database's backstop behind the matcher.
+            models.UniqueConstraint(
+                fields=["tax_id"],
+                condition=~models.Q(tax_id="") & models.Q(merged_into__isnull=True),
+                name="customer_tax_id_unique",
             ),
         ]
 
@@ -70,3 +83,76 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class NameKind(models.TextChoices):
+    NAME = "name", _("Name")
+    SHORT = "short", _("Short name")
+    ENGLISH = "english", _("English name")
+
+
+class CustomerName(models.Model):
+    """One name of a customer, parsed, with the keys the duplicate check looks up.
+
+    Computed by the identity module when the customer is written; never edited by hand.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="name_keys")
+    kind = models.CharField(max_length=10, choices=NameKind.choices)
+    core = models.CharField(max_length=200)  # trade name + industry, normalised
+    region = models.CharField(max_length=100, blank=True)  # "浙江/杭州/西湖"
+    trade_name = models.CharField(max_length=100)
+    pinyin = models.CharField(max_length=600)
+    fuzzy = models.CharField(max_length=600)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["core"], name="customer_name_core_idx"),
+            models.Index(fields=["trade_name"], name="customer_name_trade_idx"),
+            models.Index(fields=["pinyin"], name="customer_name_pinyin_idx"),
+            models.Index(fields=["fuzzy"], name="customer_name_fuzzy_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.core
+
+
+class CustomerNameGram(models.Model):
+    """Character bigrams of a customer's name cores: finds a name typed in part or with a
+    typo, with an index lookup per bigram instead of a scan (IDENTITY-NOTES.md)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    gram = models.CharField(max_length=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["gram", "customer"], name="customer_gram_idx")]
+
+    def __str__(self) -> str:
+        return self.gram
+
+
+class CustomerPhone(models.Model):
+    """A phone of the customer or of one of its contacts, in E.164. Never unique: an
+    accounting agent's number stands on many companies."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
+    number = models.CharField(max_length=20)
+
+    class Meta:
+        indexes = [models.Index(fields=["number"], name="customer_phone_number_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CustomerDomain(models.Model):
+    """A company domain from the customer's website or its people's email (never free mail)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [models.Index(fields=["domain"], name="customer_domain_idx")]
+
+    def __str__(self) -> str:
+        return self.domain

@@ -3,9 +3,12 @@ customers. Loaded by `kedun demo` (and `make run`); loading it twice changes not
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
+import companynameparser
 from django.db import transaction
 
 from kedun.customers.models import Customer
@@ -53,50 +56,6 @@ CITIES = {
     "华南销售部": ["广州", "深圳", "东莞", "佛山", "厦门", "珠海"],
     "华北销售部": ["北京", "天津", "济南", "青岛", "石家庄", "太原"],
 }
-TRADE_NAMES = list(
-    [
-        "恒达",
-        "宏远",
-        "金盛",
-        "华信",
-        "鼎泰",
-        "永安",
-        "瑞丰",
-        "新辉",
-        "聚鑫",
-        "天成",
-        "海纳",
-        "博远",
-        "正和",
-        "远航",
-        "嘉禾",
-        "中达",
-        "创维",
-        "鸿运",
-        "盛世",
-        "顺康",
-        "明德",
-        "精工",
-        "东方",
-        "长城",
-        "星辰",
-        "凯旋",
-        "联创",
-        "广源",
-        "信诚",
-        "汇通",
-        "佳美",
-        "锦程",
-        "荣昌",
-        "润泽",
-        "安泰",
-        "晨光",
-        "华美",
-        "同创",
-        "万通",
-        "德隆",
-    ]
-)
 INDUSTRIES = [
     "机械制造",
     "电子科技",
@@ -191,22 +150,46 @@ def _load_customers(users: dict[str, User]) -> int:
             code = f"D{number:04d}"
             if code in existing:
                 continue
-            customer_register(actor=users[person.username], name=name, contacts=contacts, code=code)
+            customer_register(
+                actor=users[person.username],
+                name=name,
+                contacts=contacts,
+                code=code,
+                phone=_company_phone(rng, person.department),
+                confirm_possible=True,
+            )
             created += 1
     return created
 
 
+@functools.cache
+def _trade_names() -> list[str]:
+    """Real trade names (字号) from the companynameparser package's brand list."""
+    path = Path(companynameparser.__file__).resolve().parent / "data" / "brand.txt"
+    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    return [name for name in names if 2 <= len(name) <= 4 and "\u4e00" <= name[0] <= "\u9fff"]
+
+
 def _company_name(rng: random.Random, department: str, used: set[str]) -> str:
+    # A fresh trade name for every customer: the demo registry holds no duplicates.
     while True:
-        name = (
-            rng.choice(CITIES[department])
-            + rng.choice(TRADE_NAMES)
-            + rng.choice(INDUSTRIES)
-            + rng.choice(FORMS)
-        )
-        if name not in used:
-            used.add(name)
-            return name
+        trade = rng.choice(_trade_names())
+        if trade not in used:
+            used.add(trade)
+            return (
+                rng.choice(CITIES[department]) + trade + rng.choice(INDUSTRIES) + rng.choice(FORMS)
+            )
+
+
+AREA_CODES = {
+    "华东销售部": ["021", "0571", "025", "0512"],
+    "华南销售部": ["020", "0755", "0769"],
+    "华北销售部": ["010", "022", "0531", "0532"],
+}
+
+
+def _company_phone(rng: random.Random, department: str) -> str:
+    return f"{rng.choice(AREA_CODES[department])}-{rng.randint(5_000_000, 8_999_999)}"
 
 
 def _contact(rng: random.Random) -> ContactInput:

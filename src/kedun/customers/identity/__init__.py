@@ -1,0 +1,1 @@
+"""Recognising a company however it is written: names, phones, domains, credit codes."""

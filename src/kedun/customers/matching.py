@@ -1,0 +1,347 @@
+"""The duplicate check: candidates from indexed keys, then rules a person can read.
+
+Levels (MISSION §2):
+- duplicate: the same company beyond reasonable doubt — same credit code; the same name once
+  region, legal form, script and noise are folded away (in a compatible region); or the same
+  phone / company domain together with a compatible name.
+- possible: a reason to look — same pronunciation, same trade name in another industry, the
+  name contained in another, the same name in another region, a shared phone or domain alone.
+
+No step scans the table: every candidate comes from a B-tree lookup (exact keys, a prefix
+range, phones, domains, credit code) or from the bigram index with common bigrams skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.utils.translation import gettext as _
+from rapidfuzz import fuzz
+
+from kedun.customers import contact_identity as contacts
+
+from .identity.keys import IdentityKeys
+from .identity.names import CompanyName
+from .identity.regions import Region
+from .models import Customer, CustomerDomain, CustomerName, CustomerNameGram, CustomerPhone
+
+DUPLICATE = "duplicate"
+POSSIBLE = "possible"
+
+# How many rows one key may bring back; a key shared by more is weak evidence anyway.
+_PER_KEY = 50
+_GRAM_CANDIDATES = 100
+# More customers than this on one phone or domain: shared, not identity.
+_SHARED = 3
+
+
+@dataclass
+class Candidate:
+    customer_id: int
+    level: str
+    score: int
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.level == DUPLICATE
+
+
+@dataclass
+class _Evidence:
+    tax_id: bool = False
+    phones: set[str] = field(default_factory=set)
+    domains: set[str] = field(default_factory=set)
+
+
+def duplicates_find(
+    keys: IdentityKeys, *, limit: int = 5, exclude_ids: frozenset[int] = frozenset()
+) -> list[Candidate]:
+    """The customers `keys` may be, best first (duplicates before possibles)."""
+    evidence: dict[int, _Evidence] = defaultdict(_Evidence)
+    live = Customer.objects.filter(merged_into__isnull=True)
+
+    if keys.tax_id:
+        for customer_id in live.filter(tax_id=keys.tax_id).values_list("pk", flat=True)[:5]:
+            evidence[customer_id].tax_id = True
+    phone_sharing: Counter[str] = Counter()
+    if keys.phones:
+        rows = CustomerPhone.objects.filter(number__in=keys.phones).values_list(
+            "customer_id", "number"
+        )[: _PER_KEY * len(keys.phones)]
+        for customer_id, number in rows:
+            evidence[customer_id].phones.add(number)
+            phone_sharing[number] += 1
+    domain_sharing: Counter[str] = Counter()
+    if keys.domains:
+        domain_rows = CustomerDomain.objects.filter(domain__in=keys.domains).values_list(
+            "customer_id", "domain"
+        )[: _PER_KEY * len(keys.domains)]
+        for customer_id, domain in domain_rows:
+            evidence[customer_id].domains.add(domain)
+            domain_sharing[domain] += 1
+
+    name_ids = _name_candidates(keys)
+    ids = (set(evidence) | name_ids) - set(exclude_ids)
+    if not ids:
+        return []
+    names_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in CustomerName.objects.filter(customer_id__in=ids).values(
+        "customer_id", "core", "region", "trade_name", "pinyin", "fuzzy"
+    ):
+        names_of[row["customer_id"]].append(dict(row))
+    tax_ids = dict(live.filter(pk__in=ids).values_list("pk", "tax_id"))
+
+    candidates = []
+    for customer_id in ids:
+        if customer_id not in tax_ids:  # merged away
+            continue
+        candidate = _judge(
+            customer_id,
+            keys,
+            names_of[customer_id],
+            evidence.get(customer_id),
+            tax_ids[customer_id],
+            phone_sharing + domain_sharing,
+        )
+        if candidate is not None:
+            candidates.append(candidate)
+    candidates.sort(key=lambda c: (c.level != DUPLICATE, -c.score, c.customer_id))
+    return candidates[:limit]
+
+
+def _name_candidates(keys: IdentityKeys) -> set[int]:
+    ids: set[int] = set()
+    if not keys.names:
+        return ids
+    table = CustomerName._meta.db_table
+    clauses: list[str] = []
+    params: list[str] = []
+    for name in keys.names:
+        clauses += ["core = %s", "pinyin = %s", "fuzzy = %s"]
+        params += [name.core, name.pinyin, name.fuzzy]
+        if len(name.trade_name) >= 2:
+            clauses.append("trade_name = %s")
+            params.append(name.trade_name)
+        # The name typed in part ("左岸右转" for 左岸右转货物运输): an index range, not LIKE.
+        clauses.append("(core > %s AND core < %s)")
+        params += [name.core, name.core + "\uffff"]
+    # One indexed lookup per key, combined: each arm uses its own B-tree index.
+    sql = " UNION ".join(
+        f"SELECT customer_id, core FROM (SELECT customer_id, core FROM {table} "
+        f"WHERE {clause} LIMIT {_PER_KEY}) AS k{i}"
+        for i, clause in enumerate(clauses)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        hits = cursor.fetchall()
+    ids |= {customer_id for customer_id, _core in hits}
+    # The bigram index finds what the keys cannot: a name inside another, a parse that went
+    # differently. Skipped when the exact keys already found the same core.
+    cores = {name.core for name in keys.names}
+    if not any(core in cores for _id, core in hits):
+        ids |= _gram_candidates(keys)
+    return ids
+
+
+# Per process: whether a bigram is common (in more than ~2% of names). Frequencies move slowly;
+# an entry is recomputed after ten minutes.
+_common_cache: dict[str, tuple[bool, float]] = {}
+_COMMON_TTL = 600.0
+
+
+def _registry_size() -> int:
+    cached = _common_cache.get("\0size")
+    now = time.monotonic()
+    if cached is None or now - cached[1] > _COMMON_TTL:
+        size = CustomerName.objects.count()
+        _common_cache["\0size"] = (bool(size), now)
+        _size_value["size"] = size
+    return _size_value["size"]
+
+
+_size_value: dict[str, int] = {"size": 0}
+
+
+def _is_common(gram: str, cursor: Any, common_at: int) -> bool:
+    now = time.monotonic()
+    cached = _common_cache.get(gram)
+    if cached is not None and now - cached[1] <= _COMMON_TTL:
+        return cached[0]
+    cursor.execute(
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {CustomerNameGram._meta.db_table} "
+        f"WHERE gram = %s LIMIT {common_at + 1}) AS g",
+        [gram],
+    )
+    common = cursor.fetchone()[0] > common_at
+    if len(_common_cache) > 200_000:
+        _common_cache.clear()
+    _common_cache[gram] = (common, now)
+    return common
+
+
+def _gram_candidates(keys: IdentityKeys) -> set[int]:
+    grams = sorted(keys.grams())
+    if not grams:
+        return set()
+    # A bigram in more than ~2% of names (有限, 科技 …) says nothing and costs a long scan.
+    common_at = max(200, _registry_size() // 50)
+    with connection.cursor() as cursor:
+        useful = [gram for gram in grams if not _is_common(gram, cursor, common_at)]
+        if not useful:
+            return set()
+        needed = 2 if len(useful) >= 3 else 1
+        marks = ", ".join(["%s"] * len(useful))
+        cursor.execute(
+            f"SELECT customer_id FROM {CustomerNameGram._meta.db_table} "
+            f"WHERE gram IN ({marks}) GROUP BY customer_id HAVING COUNT(*) >= %s "
+            f"ORDER BY COUNT(*) DESC LIMIT {_GRAM_CANDIDATES}",
+            [*useful, needed],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+# --- the rules --------------------------------------------------------------------------------
+
+
+@dataclass
+class _NameRelation:
+    kind: str  # same, pinyin, fuzzy, contains, trade, none
+    similarity: float
+    region_ok: bool
+    query: CompanyName
+    stored: dict[str, Any]
+
+
+_NAME_RANK = {"same": 5, "pinyin": 4, "fuzzy": 3, "contains": 2, "trade": 1, "none": 0}
+
+
+def _relate(query: CompanyName, stored: dict[str, Any]) -> _NameRelation:
+    core = stored["core"]
+    similarity = fuzz.ratio(query.core, core)
+    region_ok = query.region.compatible_with(Region.from_key(stored["region"]))
+    if query.core == core:
+        kind = "same"
+    elif query.pinyin == stored["pinyin"]:
+        kind = "pinyin"
+    elif query.fuzzy == stored["fuzzy"]:
+        kind = "fuzzy"
+    elif len(query.core) >= 2 and (query.core in core or (len(core) >= 2 and core in query.core)):
+        kind = "contains"
+    elif len(query.trade_name) >= 2 and query.trade_name == stored["trade_name"]:
+        kind = "trade"
+    else:
+        kind = "none"
+    return _NameRelation(kind, similarity, region_ok, query, stored)
+
+
+def _best_relation(keys: IdentityKeys, stored_names: list[dict[str, Any]]) -> _NameRelation | None:
+    best = None
+    for query in keys.names:
+        for stored in stored_names:
+            relation = _relate(query, stored)
+            if best is None or (
+                _NAME_RANK[relation.kind],
+                relation.region_ok,
+                relation.similarity,
+            ) > (_NAME_RANK[best.kind], best.region_ok, best.similarity):
+                best = relation
+    return best
+
+
+def _judge(
+    customer_id: int,
+    keys: IdentityKeys,
+    stored_names: list[dict[str, Any]],
+    evidence: _Evidence | None,
+    stored_tax_id: str,
+    sharing: Counter[str],
+) -> Candidate | None:
+    evidence = evidence or _Evidence()
+    relation = _best_relation(keys, stored_names) if keys.names else None
+    kind = relation.kind if relation else "none"
+    reasons: list[str] = []
+    tax_conflict = bool(keys.tax_id and stored_tax_id and keys.tax_id != stored_tax_id)
+
+    if evidence.tax_id:
+        reasons.append(_("same unified social credit code %(code)s") % {"code": keys.tax_id})
+        _add_name_reason(reasons, relation)
+        return Candidate(customer_id, DUPLICATE, 100, reasons)
+
+    compatible_name = kind in ("same", "pinyin", "fuzzy", "contains", "trade") or (
+        relation is not None and relation.similarity >= 80
+    )
+    # A phone or domain shared by several customers (an accounting agent's number, a group's
+    # mail domain) is weak evidence: alone it raises nothing.
+    phones = sorted(evidence.phones)
+    strong_phones = [p for p in phones if sharing[p] <= _SHARED]
+    strong_domains = [d for d in sorted(evidence.domains) if sharing[d] <= _SHARED]
+    if phones:
+        masked = ", ".join(contacts.mask_phone(p) for p in phones)
+        reasons.append(_("same phone %(phone)s") % {"phone": masked})
+    if evidence.domains:
+        reasons.append(
+            _("same company domain %(domain)s") % {"domain": ", ".join(sorted(evidence.domains))}
+        )
+
+    if kind == "same" and relation is not None:
+        _add_name_reason(reasons, relation)
+        if relation.region_ok and not tax_conflict:
+            return Candidate(customer_id, DUPLICATE, 98, reasons)
+        if tax_conflict:
+            reasons.append(_("but the credit codes differ"))
+        return Candidate(customer_id, POSSIBLE, 80 + 5 * bool(phones), reasons)
+
+    if (strong_phones or strong_domains) and compatible_name and not tax_conflict:
+        _add_name_reason(reasons, relation)
+        return Candidate(customer_id, DUPLICATE, 95 if strong_phones else 93, reasons)
+
+    if kind in ("pinyin", "fuzzy", "contains", "trade") and relation is not None:
+        _add_name_reason(reasons, relation)
+        base = {"pinyin": 85, "fuzzy": 78, "contains": 72, "trade": 65}[kind]
+        return Candidate(
+            customer_id,
+            POSSIBLE,
+            base + 5 * bool(phones or evidence.domains) + (3 if relation.region_ok else 0),
+            reasons,
+        )
+    if strong_phones or strong_domains:
+        return Candidate(customer_id, POSSIBLE, 60, reasons)
+    return None
+
+
+def _add_name_reason(reasons: list[str], relation: _NameRelation | None) -> None:
+    if relation is None:
+        return
+    query, stored = relation.query, relation.stored
+    if relation.kind == "same":
+        notes = []
+        if query.raw.strip() != query.normalized:
+            notes.append(_("written differently (script, spacing, brackets)"))
+        if not relation.region_ok:
+            notes.append(_("but in another region"))
+        text = _("same name %(name)s") % {"name": stored["core"]}
+        reasons.append(text + ("; " + "; ".join(notes) if notes else ""))
+    elif relation.kind == "pinyin":
+        reasons.append(
+            _("same pronunciation %(pinyin)s: %(query)s / %(stored)s")
+            % {"pinyin": stored["pinyin"], "query": query.core, "stored": stored["core"]}
+        )
+    elif relation.kind == "fuzzy":
+        reasons.append(
+            _("similar pronunciation: %(query)s / %(stored)s")
+            % {"query": query.core, "stored": stored["core"]}
+        )
+    elif relation.kind == "contains":
+        reasons.append(
+            _("name contains or is contained in %(stored)s") % {"stored": stored["core"]}
+        )
+    elif relation.kind == "trade":
+        reasons.append(
+            _("same trade name %(trade)s in another line of business")
+            % {"trade": stored["trade_name"]}
+        )
