@@ -6,15 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 
 from kedun.core import clock
 from kedun.org.models import User
 
 from .identity.keys import IdentityKeys
-from .identity_index import identity_rows
-from .models import Customer, CustomerDomain, CustomerName, CustomerNameGram, CustomerPhone
+from .identity_index import COLUMNS, identity_rows, insert_many
+from .models import Customer
 
 
 @dataclass(frozen=True)
@@ -77,18 +79,10 @@ def _insert_batch(batch: list[NewCustomer]) -> list[Customer]:
             )
             for customer in customers:
                 customer.pk = by_code[customer.code]
-        names: list[CustomerName] = []
-        grams: list[CustomerNameGram] = []
-        phones: list[CustomerPhone] = []
-        domains: list[CustomerDomain] = []
+        rows: dict[type[Model], list[tuple[Any, ...]]] = {model: [] for model in COLUMNS}
         for customer, row in zip(customers, batch, strict=True):
-            n, g, p, d = identity_rows(customer.pk, row.keys)
-            names += n
-            grams += g
-            phones += p
-            domains += d
-        CustomerName.objects.bulk_create(names, batch_size=5000)
-        CustomerNameGram.objects.bulk_create(grams, batch_size=5000)
-        CustomerPhone.objects.bulk_create(phones, batch_size=5000)
-        CustomerDomain.objects.bulk_create(domains, batch_size=5000)
+            for model, model_rows in identity_rows(customer.pk, row.keys).items():
+                rows[model] += model_rows
+        for model, model_rows in rows.items():
+            insert_many(model, model_rows)
     return customers

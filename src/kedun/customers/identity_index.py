@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
 from .identity.keys import IdentityKeys
 from .identity.names import bigrams
 from .models import (
@@ -13,40 +18,57 @@ from .models import (
     NameKind,
 )
 
+# The columns written for each index table, in the order identity_rows gives them.
+COLUMNS: dict[type[Model], tuple[str, ...]] = {
+    CustomerName: ("customer_id", "kind", "core", "region", "trade_name", "pinyin", "fuzzy"),
+    CustomerNameGram: ("customer_id", "gram"),
+    CustomerPhone: ("customer_id", "number"),
+    CustomerDomain: ("customer_id", "domain"),
+}
 
-def identity_rows(
-    customer_id: int, keys: IdentityKeys
-) -> tuple[list[CustomerName], list[CustomerNameGram], list[CustomerPhone], list[CustomerDomain]]:
+
+def identity_rows(customer_id: int, keys: IdentityKeys) -> dict[type[Model], list[tuple]]:
+    """The index rows of one customer, as plain tuples (a model instance per row would cost
+    more than the insert itself when importing)."""
     kinds = keys.name_kinds or (NameKind.NAME,) * len(keys.names)
-    names = [
-        CustomerName(
-            customer_id=customer_id,
-            kind=kind,
-            core=name.core[:200],
-            region=name.region.key()[:100],
-            trade_name=name.trade_name[:100],
-            pinyin=name.pinyin[:600],
-            fuzzy=name.fuzzy[:600],
-        )
-        for name, kind in zip(keys.names, kinds, strict=False)
-    ]
     grams: set[str] = set()
     for name in keys.names:
         grams |= bigrams(name.core)
-    return (
-        names,
-        [CustomerNameGram(customer_id=customer_id, gram=gram) for gram in sorted(grams)],
-        [CustomerPhone(customer_id=customer_id, number=number) for number in keys.phones],
-        [CustomerDomain(customer_id=customer_id, domain=domain[:200]) for domain in keys.domains],
-    )
+    return {
+        CustomerName: [
+            (
+                customer_id,
+                kind,
+                name.core[:200],
+                name.region.key()[:100],
+                name.trade_name[:100],
+                name.pinyin[:600],
+                name.fuzzy[:600],
+            )
+            for name, kind in zip(keys.names, kinds, strict=False)
+        ],
+        CustomerNameGram: [(customer_id, gram) for gram in sorted(grams)],
+        CustomerPhone: [(customer_id, number) for number in keys.phones],
+        CustomerDomain: [(customer_id, domain[:200]) for domain in keys.domains],
+    }
+
+
+def insert_many(model: type[Model], rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = COLUMNS[model]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(model._meta.db_table)} "
+            f"({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))})",
+            rows,
+        )
 
 
 def identity_index_write(customer: Customer, keys: IdentityKeys) -> None:
     """Replace the customer's index rows (call inside the writing transaction)."""
-    for model in (CustomerName, CustomerNameGram, CustomerPhone, CustomerDomain):
-        model.objects.filter(customer=customer).delete()
-    names, grams, phones, domains = identity_rows(customer.pk, keys)
-    CustomerName.objects.bulk_create(names)
-    CustomerNameGram.objects.bulk_create(grams)
-    CustomerPhone.objects.bulk_create(phones)
-    CustomerDomain.objects.bulk_create(domains)
+    for model, rows in identity_rows(customer.pk, keys).items():
+        model._default_manager.filter(customer_id=customer.pk).delete()
+        insert_many(model, rows)
