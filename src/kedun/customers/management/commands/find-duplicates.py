@@ -43,13 +43,11 @@ class Command(BaseCommand):
                 )
                 continue
             keys = identity_keys(
-                **{
-                    "name": str(query.get("name") or ""),
-                    "phones": [str(query.get("phone") or "")],
-                    "emails": [str(query.get("email") or "")],
-                    "websites": [str(query.get("website") or "")],
-                    "tax_id": str(query.get("tax_id") or ""),
-                }
+                name=str(query.get("name") or ""),
+                phones=[str(query.get("phone") or "")],
+                emails=[str(query.get("email") or "")],
+                websites=[str(query.get("website") or "")],
+                tax_id=str(query.get("tax_id") or ""),
             )
             answer = {key: value for key, value in query.items() if key not in QUERY_KEYS}
             answer["matches"] = [
