@@ -46,7 +46,7 @@ def test_a_salesperson_uses_kedun_from_a_phone(live_server, phone):
     # On a phone the menu folds behind a button.
     assert not phone.locator("#nav").is_visible()
     phone.click("[data-menu-toggle]")
-    phone.locator("#nav").get_by_text("客户").click()
+    phone.locator("#nav").get_by_role("link", name="客户", exact=True).click()
     phone.wait_for_url(f"{live_server.url}/customers/")
     assert phone.locator("table.list tbody tr").count() == 2
     assert "深圳别人的客户有限公司" not in phone.content()

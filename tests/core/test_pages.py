@@ -23,11 +23,11 @@ def menu_labels(page: str) -> list[str]:
 @pytest.mark.parametrize(
     ("role", "menu"),
     [
-        ("admin", ["首页", "客户", "人员", "审计日志", "API"]),
-        ("manager", ["首页", "客户", "人员"]),
-        ("sales", ["首页", "客户"]),
-        ("finance", ["首页", "客户"]),
-        ("auditor", ["首页", "客户", "审计日志"]),
+        ("admin", ["首页", "客户", "客户查询", "人员", "审计日志", "API"]),
+        ("manager", ["首页", "客户", "客户查询", "人员"]),
+        ("sales", ["首页", "客户", "客户查询"]),
+        ("finance", ["首页", "客户", "客户查询"]),
+        ("auditor", ["首页", "客户", "客户查询", "审计日志"]),
     ],
 )
 def test_the_menu_follows_the_role(cast, client, role, menu):

@@ -72,7 +72,7 @@ def test_a_different_trade_name_one_character_away_is_another_company(tencent):
 def test_the_same_name_in_another_region_is_possible(tencent):
     found = check(name="上海市腾讯计算机系统有限公司")
     assert [(m.customer, m.level) for m in found] == [(tencent, POSSIBLE)]
-    assert "another region" in found[0].reasons[0]
+    assert "所在地区不同" in found[0].reasons[0]
 
 
 def test_a_trade_name_typed_alone_is_possible(tencent):

@@ -47,6 +47,8 @@ urlpatterns = [
     ),
     path("customers/", customers_views.customer_list, name="customer-list"),
     path("customers/new/", customers_views.customer_new, name="customer-new"),
+    path("customers/check/", customers_views.duplicate_check, name="customer-check"),
+    path("registry/", customers_views.registry_search, name="registry-search"),
     path("customers/<int:customer_id>/", customers_views.customer_detail, name="customer-detail"),
     path("audit/", audit_views.audit_list, name="audit-list"),
     path("i18n/", include("django.conf.urls.i18n")),

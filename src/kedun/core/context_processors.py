@@ -13,6 +13,7 @@ from kedun.org.models import Role
 MENU = [
     ("home", _("Home"), None),
     ("customer-list", _("Customers"), None),
+    ("registry-search", _("Registry search"), None),
     ("user-list", _("People"), (Role.ADMIN, Role.MANAGER)),
     ("audit-list", _("Audit trail"), (Role.ADMIN, Role.AUDITOR)),
     ("api-docs", _("API"), (Role.ADMIN,)),

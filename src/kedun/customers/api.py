@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -8,9 +8,12 @@ from rest_framework.views import APIView
 
 from kedun.core.pagination import Pagination
 from kedun.org.access import acting_user
+from kedun.org.models import User
 
+from .access import ContactAccess, contact_access, contacts_reveal
 from .identity.keys import identity_keys
-from .models import Contact, Customer
+from .models import Customer
+from .presentation import CustomerContactData, contact_data
 from .selectors import customer_get_for_viewer, customer_list_visible_to
 from .services import (
     ContactInput,
@@ -19,12 +22,6 @@ from .services import (
     customer_register,
     matches_for,
 )
-
-
-class ContactOutput(serializers.ModelSerializer):
-    class Meta:
-        model = Contact
-        fields = ["id", "name", "title", "phone", "email"]
 
 
 class CustomerOutput(serializers.ModelSerializer):
@@ -48,11 +45,67 @@ class CustomerOutput(serializers.ModelSerializer):
         ]
 
 
+class ContactViewOutput(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+
+
 class CustomerDetailOutput(CustomerOutput):
-    contacts = ContactOutput(many=True)
+    """One customer with its contact data — masked unless the viewer may see it."""
+
+    contact_access = serializers.SerializerMethodField()
+    masked = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField()
+    email = serializers.SerializerMethodField()
+    website = serializers.SerializerMethodField()
+    contacts = serializers.SerializerMethodField()
 
     class Meta(CustomerOutput.Meta):
-        fields = [*CustomerOutput.Meta.fields, "contacts"]
+        fields = [
+            *CustomerOutput.Meta.fields,
+            "contact_access",
+            "masked",
+            "phone",
+            "email",
+            "website",
+            "contacts",
+        ]
+
+    def _contact(self, customer: Customer) -> CustomerContactData:
+        return self.context["contact_data"]
+
+    def get_contact_access(self, customer: Customer) -> str:
+        return self.context["contact_access"]
+
+    def get_masked(self, customer: Customer) -> bool:
+        return self._contact(customer).masked
+
+    def get_phone(self, customer: Customer) -> str:
+        return self._contact(customer).phone
+
+    def get_email(self, customer: Customer) -> str:
+        return self._contact(customer).email
+
+    def get_website(self, customer: Customer) -> str:
+        return self._contact(customer).website
+
+    @extend_schema_field(ContactViewOutput(many=True))
+    def get_contacts(self, customer: Customer) -> list[dict]:
+        return [vars(c) for c in self._contact(customer).contacts]
+
+
+def detail_output(customer: Customer, *, viewer: User, reveal: bool = False) -> dict:
+    access = contact_access(viewer=viewer, customer=customer)
+    unmasked = access == ContactAccess.FULL or (
+        reveal and contacts_reveal(viewer=viewer, customer=customer)
+    )
+    context = {
+        "contact_access": access.value,
+        "contact_data": contact_data(customer, masked=not unmasked),
+    }
+    return CustomerDetailOutput(customer, context=context).data
 
 
 class ContactInputSerializer(serializers.Serializer):
@@ -151,7 +204,9 @@ class CustomerListApi(APIView):
                 "matches": MatchOutput(refusal.matches, many=True).data,
             }
             return Response(body, status=status.HTTP_409_CONFLICT)
-        return Response(CustomerDetailOutput(customer).data, status=status.HTTP_201_CREATED)
+        return Response(
+            detail_output(customer, viewer=acting_user(request)), status=status.HTTP_201_CREATED
+        )
 
 
 class DuplicateCheckApi(APIView):
@@ -176,7 +231,13 @@ class DuplicateCheckApi(APIView):
 
 
 class CustomerDetailApi(APIView):
-    @extend_schema(responses=CustomerDetailOutput, summary="One customer in your data scope")
+    @extend_schema(
+        parameters=[OpenApiParameter("reveal", bool, description="managers: unmask (audited)")],
+        responses=CustomerDetailOutput,
+        summary="One customer in your data scope (contact data masked unless yours)",
+    )
     def get(self, request: Request, customer_id: int) -> Response:
-        customer = customer_get_for_viewer(viewer=acting_user(request), customer_id=customer_id)
-        return Response(CustomerDetailOutput(customer).data)
+        viewer = acting_user(request)
+        customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
+        reveal = request.query_params.get("reveal", "").lower() in ("1", "true", "yes")
+        return Response(detail_output(customer, viewer=viewer, reveal=reveal))

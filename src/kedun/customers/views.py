@@ -12,8 +12,18 @@ from django.utils.translation import gettext_lazy
 from kedun.core.errors import DomainError
 from kedun.org.models import User
 
+from .access import ContactAccess, contact_access, contacts_reveal
+from .identity.keys import identity_keys
+from .presentation import contact_data
 from .selectors import customer_get_for_viewer, customer_list_visible_to
-from .services import REGISTERING_ROLES, ContactInput, customer_register
+from .services import (
+    REGISTERING_ROLES,
+    ContactInput,
+    DuplicateFound,
+    PossibleDuplicateFound,
+    customer_register,
+    matches_for,
+)
 
 
 @login_required
@@ -37,19 +47,88 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     viewer = request.user
     assert isinstance(viewer, User)
     customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
+    access = contact_access(viewer=viewer, customer=customer)
+    unmasked = access == ContactAccess.FULL
+    if request.method == "POST" and request.POST.get("reveal"):
+        # A manager's reveal is an audit event; the page then shows the data unmasked.
+        unmasked = contacts_reveal(viewer=viewer, customer=customer)
     return render(
         request,
         "customers/detail.html",
-        {"customer": customer, "contacts": customer.contacts.order_by("pk")},
+        {
+            "customer": customer,
+            "data": contact_data(customer, masked=not unmasked),
+            "can_reveal": access == ContactAccess.REVEALABLE and not unmasked,
+        },
     )
+
+
+def _typed_keys(text: str):
+    """One search box: a name, a phone, an email, a website or a credit code."""
+    text = text.strip()
+    return identity_keys(
+        name=text,
+        phones=[text],
+        emails=[text] if "@" in text else [],
+        websites=[text] if "." in text and "@" not in text else [],
+        tax_id=text if len(text) == 18 and text.isalnum() else "",
+    )
+
+
+@login_required
+def registry_search(request: HttpRequest) -> HttpResponse:
+    """Anyone may look a company up in the whole registry: who owns it, since when — never its
+    contact data (MISSION §1)."""
+    viewer = request.user
+    assert isinstance(viewer, User)
+    query = request.GET.get("q", "").strip()[:200]
+    matches = matches_for(_typed_keys(query)) if len(query) >= 2 else []
+    visible = set(
+        customer_list_visible_to(viewer=viewer)
+        .filter(pk__in=[m.customer.pk for m in matches])
+        .values_list("pk", flat=True)
+    )
+    context = {"q": query, "matches": matches, "visible": visible}
+    template = (
+        "customers/_registry_results.html"
+        if request.headers.get("HX-Request")
+        else "customers/registry.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+def duplicate_check(request: HttpRequest) -> HttpResponse:
+    """The as-you-type check of the registration form (htmx)."""
+    keys = identity_keys(
+        name=request.POST.get("name", ""),
+        phones=[request.POST.get("phone", "")],
+        emails=[request.POST.get("email", "")],
+        websites=[request.POST.get("website", "")],
+        tax_id=request.POST.get("tax_id", ""),
+    )
+    matches = matches_for(keys) if keys.names or keys.phones or keys.domains or keys.tax_id else []
+    return render(request, "customers/_check.html", {"matches": matches, "problems": keys.problems})
 
 
 class CustomerForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Company name"), max_length=200)
     short_name = forms.CharField(label=gettext_lazy("Short name"), max_length=100, required=False)
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=100, required=False)
+    email = forms.CharField(label=gettext_lazy("Email"), max_length=254, required=False)
+    website = forms.CharField(label=gettext_lazy("Website"), max_length=200, required=False)
+    tax_id = forms.CharField(
+        label=gettext_lazy("Unified social credit code"), max_length=40, required=False
+    )
     contact_name = forms.CharField(label=gettext_lazy("Contact"), max_length=100, required=False)
-    contact_phone = forms.CharField(label=gettext_lazy("Phone"), max_length=40, required=False)
-    contact_email = forms.EmailField(label=gettext_lazy("Email"), required=False)
+    contact_phone = forms.CharField(
+        label=gettext_lazy("Contact's phone"), max_length=40, required=False
+    )
+    contact_email = forms.EmailField(label=gettext_lazy("Contact's email"), required=False)
+    confirm_possible = forms.BooleanField(
+        label=gettext_lazy("I have checked the possible duplicates: this is another company"),
+        required=False,
+    )
 
 
 @login_required
@@ -57,6 +136,7 @@ def customer_new(request: HttpRequest) -> HttpResponse:
     viewer = request.user
     assert isinstance(viewer, User)
     form = CustomerForm(request.POST or None)
+    matches: list = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         contacts = []
@@ -70,8 +150,19 @@ def customer_new(request: HttpRequest) -> HttpResponse:
             )
         try:
             customer = customer_register(
-                actor=viewer, name=data["name"], short_name=data["short_name"], contacts=contacts
+                actor=viewer,
+                name=data["name"],
+                short_name=data["short_name"],
+                phone=data["phone"],
+                email=data["email"],
+                website=data["website"],
+                tax_id=data["tax_id"],
+                contacts=contacts,
+                confirm_possible=data["confirm_possible"],
             )
+        except (DuplicateFound, PossibleDuplicateFound) as refusal:
+            form.add_error(None, str(refusal.message))
+            matches = refusal.matches
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:
@@ -80,4 +171,4 @@ def customer_new(request: HttpRequest) -> HttpResponse:
                 _("Customer %(code)s registered; you are its owner.") % {"code": customer.code},
             )
             return redirect("customer-detail", customer_id=customer.pk)
-    return render(request, "customers/new.html", {"form": form})
+    return render(request, "customers/new.html", {"form": form, "matches": matches})

@@ -1,0 +1,61 @@
+"""A customer's contact data as a given viewer may see it (masked unless allowed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kedun.customers import contact_identity as contacts
+
+from .models import Contact, Customer
+
+
+@dataclass(frozen=True)
+class ContactView:
+    name: str
+    title: str
+    phone: str
+    email: str
+
+
+@dataclass(frozen=True)
+class CustomerContactData:
+    masked: bool
+    phone: str
+    email: str
+    website: str
+    contacts: list[ContactView]
+
+
+def _phones(value: str, masked: bool) -> str:
+    if not masked or not value:
+        return value
+    numbers = contacts.normalize_phones(value)
+    return (
+        ", ".join(contacts.mask_phone(n) for n in numbers)
+        if numbers
+        else contacts.mask_text(value, keep=0)
+    )
+
+
+def _email(value: str, masked: bool) -> str:
+    return contacts.mask_email(value) if masked and value else value
+
+
+def contact_data(customer: Customer, *, masked: bool) -> CustomerContactData:
+    people = [
+        ContactView(
+            name=contacts.mask_text(c.name, keep=1) if masked else c.name,
+            title=c.title,
+            phone=_phones(c.phone, masked),
+            email=_email(c.email, masked),
+        )
+        for c in Contact.objects.filter(customer=customer).order_by("pk")
+    ]
+    return CustomerContactData(
+        masked=masked,
+        phone=_phones(customer.phone, masked),
+        email=_email(customer.email, masked),
+        # A company website is public information; it is shown as typed.
+        website=customer.website,
+        contacts=people,
+    )
