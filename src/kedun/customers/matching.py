@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
 
@@ -345,3 +346,101 @@ def _add_name_reason(reasons: list[str], relation: _NameRelation | None) -> None
             _("same trade name %(trade)s in another line of business")
             % {"trade": stored["trade_name"]}
         )
+
+
+# --- many at once (import, screening) ---------------------------------------------------------
+
+_CHUNK = 500  # values per IN (…): well under every engine's parameter limit
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+
+
+def duplicates_find_many(all_keys: list[IdentityKeys], *, limit: int = 5) -> list[list[Candidate]]:
+    """duplicates_find for a whole batch, with set-based lookups of the exact keys (credit
+    code, phones, domains, name core, pinyin and fuzzy pinyin) instead of queries per row.
+
+    The prefix and bigram lookups of a single check are left out: a batch screens for what
+    is certain or sounds the same; the registration form still runs the full check.
+    """
+    by_tax: dict[str, set[int]] = defaultdict(set)
+    by_phone: dict[str, set[int]] = defaultdict(set)
+    by_domain: dict[str, set[int]] = defaultdict(set)
+    by_name: dict[str, set[int]] = defaultdict(set)
+    taxes = sorted({k.tax_id for k in all_keys if k.tax_id})
+    phones = sorted({p for k in all_keys for p in k.phones})
+    domains = sorted({d for k in all_keys for d in k.domains})
+    name_keys = sorted({v for k in all_keys for n in k.names for v in (n.core, n.pinyin, n.fuzzy)})
+    live = Customer.objects.filter(merged_into__isnull=True)
+    for chunk in _chunks(taxes):
+        for pk, tax_id in live.filter(tax_id__in=chunk).values_list("pk", "tax_id"):
+            by_tax[tax_id].add(pk)
+    for chunk in _chunks(phones):
+        for pk, number in CustomerPhone.objects.filter(number__in=chunk).values_list(
+            "customer_id", "number"
+        ):
+            by_phone[number].add(pk)
+    for chunk in _chunks(domains):
+        for pk, domain in CustomerDomain.objects.filter(domain__in=chunk).values_list(
+            "customer_id", "domain"
+        ):
+            by_domain[domain].add(pk)
+    for chunk in _chunks(name_keys):
+        rows = CustomerName.objects.filter(
+            Q(core__in=chunk) | Q(pinyin__in=chunk) | Q(fuzzy__in=chunk)
+        ).values_list("customer_id", "core", "pinyin", "fuzzy")
+        wanted = set(chunk)
+        for pk, core, pinyin, fuzzy in rows:
+            for value in (core, pinyin, fuzzy):
+                if value in wanted:
+                    by_name[value].add(pk)
+
+    ids_per_row: list[set[int]] = []
+    for keys in all_keys:
+        ids: set[int] = set()
+        ids |= by_tax.get(keys.tax_id, set())
+        for number in keys.phones:
+            ids |= set(sorted(by_phone.get(number, ()))[:_PER_KEY])
+        for domain in keys.domains:
+            ids |= set(sorted(by_domain.get(domain, ()))[:_PER_KEY])
+        for name in keys.names:
+            for value in (name.core, name.pinyin, name.fuzzy):
+                ids |= set(sorted(by_name.get(value, ()))[:_PER_KEY])
+        ids_per_row.append(ids)
+
+    every_id = sorted(set().union(*ids_per_row)) if ids_per_row else []
+    names_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    tax_of: dict[int, str] = {}
+    for chunk in _chunks(every_id):
+        for row in CustomerName.objects.filter(customer_id__in=chunk).values(
+            "customer_id", "core", "region", "trade_name", "pinyin", "fuzzy"
+        ):
+            names_of[row["customer_id"]].append(dict(row))
+        tax_of.update(live.filter(pk__in=chunk).values_list("pk", "tax_id"))
+
+    sharing: Counter[str] = Counter()
+    for number, holders in by_phone.items():
+        sharing[number] = len(holders)
+    for domain, holders in by_domain.items():
+        sharing[domain] = len(holders)
+
+    results: list[list[Candidate]] = []
+    for keys, ids in zip(all_keys, ids_per_row, strict=True):
+        candidates = []
+        for customer_id in ids:
+            if customer_id not in tax_of:
+                continue
+            evidence = _Evidence(
+                tax_id=bool(keys.tax_id) and customer_id in by_tax.get(keys.tax_id, ()),
+                phones={p for p in keys.phones if customer_id in by_phone.get(p, ())},
+                domains={d for d in keys.domains if customer_id in by_domain.get(d, ())},
+            )
+            candidate = _judge(
+                customer_id, keys, names_of[customer_id], evidence, tax_of[customer_id], sharing
+            )
+            if candidate is not None:
+                candidates.append(candidate)
+        candidates.sort(key=lambda c: (c.level != DUPLICATE, -c.score, c.customer_id))
+        results.append(candidates[:limit])
+    return results

@@ -42,6 +42,9 @@ class Customer(models.Model):
     registered_at = models.DateTimeField(_("registered at"))
     last_follow_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
     english_name = models.CharField(_("English name"), max_length=200, blank=True)
+    grade = models.CharField(_("grade"), max_length=8, blank=True)
+    # Set by an import when the row was a possible duplicate: a person should look at it.
+    needs_review = models.BooleanField(_("needs review"), default=False)
     # 统一社会信用代码, validated (GB 32100-2015) and upper-cased; "" when unknown.
     tax_id = models.CharField(_("unified social credit code"), max_length=18, blank=True)
     phone = models.CharField(_("phone"), max_length=100, blank=True)
