@@ -46,12 +46,20 @@ def hengda(cast):
 def test_every_row_is_imported_skipped_flagged_or_reported(cast, hengda, tmp_path):
     lines, summary = run_import(tmp_path, CSV, "--owner", "east_mgr")
     assert summary | {"seconds": 0, "rows_per_second": 0} == {
-        "rows": 8, "imported": 3, "flagged": 2, "duplicates": 2, "already_imported": 0,
-        "invalid": 3, "seconds": 0, "rows_per_second": 0}
+        "rows": 8,
+        "imported": 3,
+        "flagged": 2,
+        "duplicates": 2,
+        "already_imported": 0,
+        "invalid": 3,
+        "seconds": 0,
+        "rows_per_second": 0,
+    }
     report = "\n".join(lines)
-    assert "line 3: duplicate: 蓝海科技（杭州）有限公司" in report and "line 2" in report
-    assert f"line 4: duplicate: 广州市恒达机械有限公司 — already registered as {hengda.code}" \
-        in report
+    assert "line 3: duplicate: 蓝海科技（杭州）有限公司 — 与本文件第 2 行是同一家公司" in report
+    assert (
+        f"line 4: duplicate: 广州市恒达机械有限公司 — already registered as {hengda.code}" in report
+    )
     assert "line 5: invalid: 苏州新辉包装材料有限公司 — “12345”" in report
     assert "line 6: invalid: 宁波恒远五金有限公司" in report and "校验码" in report
     assert "line 7: invalid" in report

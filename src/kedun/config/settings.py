@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "kedun.audit",
     "kedun.customers",
     "kedun.jobs",
+    "kedun.notifications",
     "kedun.demo",
 ]
 

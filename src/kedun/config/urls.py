@@ -8,6 +8,7 @@ from kedun.core import views as core_views
 from kedun.customers import api as customers_api
 from kedun.customers import views as customers_views
 from kedun.jobs import api as jobs_api
+from kedun.notifications import views as notification_views
 from kedun.org import api as org_api
 from kedun.org import views as org_views
 
@@ -49,6 +50,9 @@ urlpatterns = [
     path("customers/new/", customers_views.customer_new, name="customer-new"),
     path("customers/check/", customers_views.duplicate_check, name="customer-check"),
     path("registry/", customers_views.registry_search, name="registry-search"),
+    path("registry/<int:customer_id>/", customers_views.registry_card, name="registry-card"),
+    path("notifications/", notification_views.notification_list, name="notification-list"),
+    path("notifications/read/", notification_views.notifications_read, name="notifications-read"),
     path("customers/<int:customer_id>/", customers_views.customer_detail, name="customer-detail"),
     path("audit/", audit_views.audit_list, name="audit-list"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -30,4 +30,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(name)
             active = request.path == url or (url != "/" and request.path.startswith(url))
             items.append({"url": url, "label": label, "active": active})
-    return {"menu": items}
+    from kedun.notifications.selectors import unread_count
+
+    return {"menu": items, "unread_notifications": unread_count(user=user)}

@@ -316,12 +316,13 @@ class _FileIndex:
 
 
 def report_lines(report: ImportReport) -> list[str]:
+    # The labels stay English: scripts match them (the reasons are in the user's language).
     lines = []
     for label, items in (
-        (_("invalid"), report.invalid),
-        (_("duplicate"), report.duplicates),
-        (_("already imported"), report.already_imported),
-        (_("imported, flagged for review"), report.flagged),
+        ("invalid", report.invalid),
+        ("duplicate", report.duplicates),
+        ("already imported", report.already_imported),
+        ("imported, flagged for review", report.flagged),
     ):
         for item in sorted(items, key=lambda i: i.line):
             lines.append(f"line {item.line}: {label}: {item.name} — {item.reason}")

@@ -159,3 +159,56 @@ class CustomerDomain(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class NeedStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    QUOTED = "quoted", _("Quoted")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+class Need(models.Model):
+    """需求: what the customer wants, recorded the moment it appears (MISSION §2)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="needs")
+    what = models.CharField(_("need"), max_length=300)
+    quantity = models.CharField(_("quantity"), max_length=100, blank=True)
+    expected_date = models.DateField(_("expected date"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=NeedStatus.choices, default=NeedStatus.OPEN
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("need")
+
+    def __str__(self) -> str:
+        return self.what
+
+
+class CollaborationNote(models.Model):
+    """协作记录: a contact and a need logged by someone who does not own the customer (the
+    小李/小张 scene of MISSION §3). It stays on the customer's timeline."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="collaboration_notes"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    contact_name = models.CharField(_("contact"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("phone"), max_length=100, blank=True)
+    content = models.TextField(_("what happened"))
+    need = models.ForeignKey(
+        Need, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("collaboration note")
+        indexes = [models.Index(fields=["customer", "created_at"], name="collab_note_idx")]
+
+    def __str__(self) -> str:
+        return self.content[:40]

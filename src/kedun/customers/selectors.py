@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from kedun.core.errors import NotFound
 from kedun.org.models import User
 from kedun.org.selectors import scope_filter
 
-from .models import Customer
+from .contact_identity import mask_phone, mask_text, normalize_phones
+from .models import CollaborationNote, Customer
 
 
 def customer_list_visible_to(*, viewer: User, search: str = "") -> QuerySet[Customer]:
@@ -30,3 +34,70 @@ def customer_get_for_viewer(*, viewer: User, customer_id: int) -> Customer:
 
 def customer_count_visible_to(*, viewer: User) -> int:
     return customer_list_visible_to(viewer=viewer).count()
+
+
+def customer_registry_card(*, customer_id: int) -> Customer:
+    """Any live customer, for the registry card everyone may open (no contact data leaves
+    through it: the card masks). A merged record leads to the customer it became."""
+    customer = (
+        Customer.objects.select_related("owner", "owner__department", "merged_into")
+        .filter(pk=customer_id)
+        .first()
+    )
+    if customer is None:
+        raise NotFound()
+    while customer.merged_into is not None:
+        customer = customer.merged_into
+    return customer
+
+
+def customer_notes(*, customer: Customer, author: User) -> list[CollaborationNote]:
+    return list(
+        CollaborationNote.objects.filter(customer=customer, author=author)
+        .select_related("need")
+        .order_by("-created_at")
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime.datetime
+    kind: str
+    who: str
+    text: str
+    contact: str = ""
+
+
+def customer_timeline(*, customer: Customer, masked: bool) -> list[TimelineEntry]:
+    """What happened with the customer, newest first: registration, collaboration notes,
+    needs. Contacts typed into notes are contact data, masked like the rest."""
+    entries = [
+        TimelineEntry(
+            customer.registered_at, "registered", customer.registered_by.display_name, customer.name
+        )
+    ]
+    for note in CollaborationNote.objects.filter(customer=customer).select_related(
+        "author", "need"
+    ):
+        contact = " ".join(
+            part
+            for part in (
+                mask_text(note.contact_name) if masked and note.contact_name else note.contact_name,
+                _masked_phone(note.contact_phone) if masked else note.contact_phone,
+            )
+            if part
+        )
+        text = note.content + (
+            f" — {note.need.what} {note.need.quantity}".rstrip() if note.need else ""
+        )
+        entries.append(
+            TimelineEntry(
+                note.created_at, "collaboration_note", note.author.display_name, text, contact
+            )
+        )
+    return sorted(entries, key=lambda e: e.at, reverse=True)
+
+
+def _masked_phone(value: str) -> str:
+    numbers = normalize_phones(value)
+    return ", ".join(mask_phone(n) for n in numbers) if numbers else mask_text(value, keep=0)

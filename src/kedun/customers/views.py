@@ -13,9 +13,16 @@ from kedun.core.errors import DomainError
 from kedun.org.models import User
 
 from .access import ContactAccess, contact_access, contacts_reveal
+from .collaboration import collaboration_note_add
 from .identity.keys import identity_keys
 from .presentation import contact_data
-from .selectors import customer_get_for_viewer, customer_list_visible_to
+from .selectors import (
+    customer_get_for_viewer,
+    customer_list_visible_to,
+    customer_notes,
+    customer_registry_card,
+    customer_timeline,
+)
 from .services import (
     REGISTERING_ROLES,
     ContactInput,
@@ -59,6 +66,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "customer": customer,
             "data": contact_data(customer, masked=not unmasked),
             "can_reveal": access == ContactAccess.REVEALABLE and not unmasked,
+            "timeline": customer_timeline(customer=customer, masked=not unmasked),
         },
     )
 
@@ -172,3 +180,64 @@ def customer_new(request: HttpRequest) -> HttpResponse:
             )
             return redirect("customer-detail", customer_id=customer.pk)
     return render(request, "customers/new.html", {"form": form, "matches": matches})
+
+
+class CollaborationNoteForm(forms.Form):
+    contact_name = forms.CharField(label=gettext_lazy("Contact"), max_length=100, required=False)
+    contact_phone = forms.CharField(label=gettext_lazy("Phone"), max_length=100, required=False)
+    content = forms.CharField(
+        label=gettext_lazy("What happened"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    need_what = forms.CharField(label=gettext_lazy("Need"), max_length=300, required=False)
+    need_quantity = forms.CharField(label=gettext_lazy("Quantity"), max_length=100, required=False)
+    need_expected_date = forms.DateField(
+        label=gettext_lazy("Expected date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
+@login_required
+def registry_card(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Any customer as everyone may see it — owner, department, dates, stage; contact data
+    masked — with the form to log a collaboration note for its owner."""
+    viewer = request.user
+    assert isinstance(viewer, User)
+    customer = customer_registry_card(customer_id=customer_id)
+    form = CollaborationNoteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            collaboration_note_add(
+                actor=viewer,
+                customer=customer,
+                content=data["content"],
+                contact_name=data["contact_name"],
+                contact_phone=data["contact_phone"],
+                need_what=data["need_what"],
+                need_quantity=data["need_quantity"],
+                need_expected_date=data["need_expected_date"],
+            )
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+        else:
+            owner = customer.owner.display_name if customer.owner else _("the public pool")
+            messages.success(
+                request, _("Recorded. %(owner)s has been notified.") % {"owner": owner}
+            )
+            return redirect("registry-card", customer_id=customer.pk)
+    in_scope = customer_list_visible_to(viewer=viewer).filter(pk=customer.pk).exists()
+    access = contact_access(viewer=viewer, customer=customer)
+    return render(
+        request,
+        "customers/card.html",
+        {
+            "customer": customer,
+            "form": form,
+            "in_scope": in_scope,
+            "data": contact_data(customer, masked=access != ContactAccess.FULL),
+            "my_notes": customer_notes(customer=customer, author=viewer),
+        },
+    )

@@ -45,6 +45,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             # A failed form is redisplayed (200), as Django's own login does; a lock is 429.
             status = 429 if refusal.code == "locked" else 200
         else:
+            _summarise_unread(request)
             return redirect(next_url or "home")
     return render(request, "org/login.html", {"form": form, "next": next_url}, status=status)
 
@@ -122,3 +123,20 @@ def user_deactivate_view(request: HttpRequest, user_id: int) -> HttpResponse:
             % {"name": user.username},
         )
     return redirect("user-list")
+
+
+def _summarise_unread(request: HttpRequest) -> None:
+    """What happened while the user was away, right after login (MISSION §3)."""
+    from kedun.notifications.selectors import notifications_for, unread_count
+
+    user = request.user
+    assert isinstance(user, User)
+    count = unread_count(user=user)
+    if count:
+        latest = notifications_for(user=user).filter(read_at__isnull=True)[:3]
+        titles = "；".join(n.title for n in latest)
+        messages.info(
+            request,
+            _("While you were away: %(count)d new notifications — %(titles)s")
+            % {"count": count, "titles": titles},
+        )
