@@ -57,9 +57,7 @@ def test_every_row_is_imported_skipped_flagged_or_reported(cast, hengda, tmp_pat
     }
     report = "\n".join(lines)
     assert "line 3: duplicate: 蓝海科技（杭州）有限公司 — 与本文件第 2 行是同一家公司" in report
-    assert (
-        f"line 4: duplicate: 广州市恒达机械有限公司 — already registered as {hengda.code}" in report
-    )
+    assert f"line 4: duplicate: 广州市恒达机械有限公司 — 已登记为 {hengda.code}" in report
     assert "line 5: invalid: 苏州新辉包装材料有限公司 — “12345”" in report
     assert "line 6: invalid: 宁波恒远五金有限公司" in report and "校验码" in report
     assert "line 7: invalid" in report
