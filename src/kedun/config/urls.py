@@ -50,6 +50,7 @@ urlpatterns = [
     path("customers/new/", customers_views.customer_new, name="customer-new"),
     path("customers/check/", customers_views.duplicate_check, name="customer-check"),
     path("registry/", customers_views.registry_search, name="registry-search"),
+    path("registry/screen/", customers_views.lead_list_screen_view, name="lead-list-screen"),
     path("registry/<int:customer_id>/", customers_views.registry_card, name="registry-card"),
     path("notifications/", notification_views.notification_list, name="notification-list"),
     path("notifications/read/", notification_views.notifications_read, name="notifications-read"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,6 +18,7 @@ from .access import ContactAccess, contact_access, contacts_reveal
 from .collaboration import collaboration_note_add
 from .identity.keys import identity_keys
 from .presentation import contact_data
+from .screening import lead_list_screen
 from .selectors import (
     customer_get_for_viewer,
     customer_list_visible_to,
@@ -241,3 +244,28 @@ def registry_card(request: HttpRequest, customer_id: int) -> HttpResponse:
             "my_notes": customer_notes(customer=customer, author=viewer),
         },
     )
+
+
+class LeadListForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Lead list (CSV or Excel .xlsx)"))
+
+
+@login_required
+def lead_list_screen_view(request: HttpRequest) -> HttpResponse:
+    viewer = request.user
+    assert isinstance(viewer, User)
+    form = LeadListForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            text, _count = lead_list_screen(actor=viewer, data=upload.read(), filename=upload.name)
+        except DomainError as error:
+            form.add_error("file", str(error.message))
+        else:
+            response = HttpResponse(text.encode("utf-8"), content_type="text/csv; charset=utf-8")
+            stem = upload.name.rsplit(".", 1)[0][:80] or "leads"
+            response["Content-Disposition"] = (
+                f"attachment; filename*=UTF-8''{quote(stem)}-screened.csv"
+            )
+            return response
+    return render(request, "customers/screen.html", {"form": form})
