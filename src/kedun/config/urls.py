@@ -52,6 +52,13 @@ urlpatterns = [
     path("registry/", customers_views.registry_search, name="registry-search"),
     path("registry/screen/", customers_views.lead_list_screen_view, name="lead-list-screen"),
     path("registry/<int:customer_id>/", customers_views.registry_card, name="registry-card"),
+    path(
+        "registry/<int:customer_id>/request/",
+        customers_views.ownership_request,
+        name="ownership-request",
+    ),
+    path("disputes/", customers_views.dispute_queue, name="dispute-queue"),
+    path("disputes/<int:dispute_id>/", customers_views.dispute_detail, name="dispute-detail"),
     path("notifications/", notification_views.notification_list, name="notification-list"),
     path("notifications/read/", notification_views.notifications_read, name="notifications-read"),
     path("customers/<int:customer_id>/", customers_views.customer_detail, name="customer-detail"),

@@ -14,6 +14,7 @@ MENU = [
     ("home", _("Home"), None),
     ("customer-list", _("Customers"), None),
     ("registry-search", _("Registry search"), None),
+    ("dispute-queue", _("Disputes"), (Role.ADMIN, Role.MANAGER)),
     ("user-list", _("People"), (Role.ADMIN, Role.MANAGER)),
     ("audit-list", _("Audit trail"), (Role.ADMIN, Role.AUDITOR)),
     ("api-docs", _("API"), (Role.ADMIN,)),

@@ -212,3 +212,63 @@ class CollaborationNote(models.Model):
 
     def __str__(self) -> str:
         return self.content[:40]
+
+
+class DisputeKind(models.TextChoices):
+    POSSIBLE_CONFIRMED = "possible_confirmed", _("Possible duplicate registered anyway")
+    OWNERSHIP_REQUEST = "ownership_request", _("Request for an owned customer")
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Resolution(models.TextChoices):
+    KEEP = "keep", _("Keep the owner")
+    TRANSFER = "transfer", _("Transfer to the claimant")
+    MERGE = "merge", _("Merge the two records")
+
+
+class Dispute(models.Model):
+    """撞单申诉: two reps and one company. A manager decides, with a reason (MISSION §3)."""
+
+    kind = models.CharField(max_length=20, choices=DisputeKind.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="disputes")
+    # The record the claimant registered after confirming a possible duplicate, if any.
+    other_customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    claimant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    owner_at_opening = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    evidence = models.TextField(blank=True)  # the matcher's reasons, when it opened the case
+    status = models.CharField(
+        max_length=10, choices=DisputeStatus.choices, default=DisputeStatus.OPEN
+    )
+    opened_at = models.DateTimeField()
+    resolution = models.CharField(max_length=10, choices=Resolution.choices, blank=True)
+    resolution_reason = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dispute")
+        indexes = [models.Index(fields=["status", "opened_at"], name="dispute_queue_idx")]
+        constraints = [
+            # A rep asks for a customer once at a time.
+            models.UniqueConstraint(
+                fields=["customer", "claimant"],
+                condition=models.Q(status="open", kind="ownership_request"),
+                name="dispute_one_open_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} ← {self.claimant}"

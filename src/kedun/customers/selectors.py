@@ -15,7 +15,9 @@ from .models import CollaborationNote, Customer
 
 def customer_list_visible_to(*, viewer: User, search: str = "") -> QuerySet[Customer]:
     customers = (
-        Customer.objects.filter(scope_filter(viewer=viewer, owner_field="owner"))
+        Customer.objects.filter(
+            scope_filter(viewer=viewer, owner_field="owner"), merged_into__isnull=True
+        )
         .select_related("owner", "owner__department")
         .order_by("-registered_at", "-pk")
     )
@@ -101,3 +103,32 @@ def customer_timeline(*, customer: Customer, masked: bool) -> list[TimelineEntry
 def _masked_phone(value: str) -> str:
     numbers = normalize_phones(value)
     return ", ".join(mask_phone(n) for n in numbers) if numbers else mask_text(value, keep=0)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One side of a dispute, as the manager sees it side by side."""
+
+    customer: Customer
+    registered_at: datetime.datetime
+    registered_by: str
+    owner: str
+    last_follow_up_at: datetime.datetime | None
+    notes: list[tuple[datetime.datetime, str, str]]  # when, who, what
+
+
+def dispute_evidence(*, customer: Customer) -> Evidence:
+    notes = [
+        (n.created_at, n.author.display_name, n.content[:200])
+        for n in CollaborationNote.objects.filter(customer=customer)
+        .select_related("author")
+        .order_by("created_at")
+    ]
+    return Evidence(
+        customer=customer,
+        registered_at=customer.registered_at,
+        registered_by=customer.registered_by.display_name,
+        owner=customer.owner.display_name if customer.owner else "",
+        last_follow_up_at=customer.last_follow_up_at,
+        notes=notes,
+    )

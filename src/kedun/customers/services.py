@@ -13,6 +13,7 @@ from kedun.core.errors import Conflict, Forbidden, Invalid
 from kedun.customers.contact_identity import InvalidCreditCode
 from kedun.org.models import Role, User
 
+from .disputes import dispute_open_for_possible
 from .identity.keys import IdentityKeys, identity_keys
 from .identity_index import identity_index_write
 from .matching import DUPLICATE, duplicates_find
@@ -183,7 +184,8 @@ def customer_register(
             },
         )
         for match in matches:
-            # The existing owner and their manager must learn of it (MISSION §2).
+            # The confirmation is recorded, and the existing owner and their manager learn of
+            # it through the dispute it opens (MISSION §2-§3).
             audit_record(
                 actor=actor,
                 action="customer.possible_duplicate_confirmed",
@@ -193,6 +195,9 @@ def customer_register(
                     "score": match.score,
                     "reasons": match.reasons,
                 },
+            )
+            dispute_open_for_possible(
+                actor=actor, existing=match.customer, new=customer, evidence=match.reasons
             )
     return customer
 

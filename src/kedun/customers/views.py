@@ -10,13 +10,22 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from kedun.core.errors import DomainError
 from kedun.org.models import User
 
 from .access import ContactAccess, contact_access, contacts_reveal
 from .collaboration import collaboration_note_add
+from .disputes import (
+    ARBITERS,
+    dispute_get_for_viewer,
+    dispute_request_ownership,
+    dispute_resolve,
+    disputes_for_arbiter,
+)
 from .identity.keys import identity_keys
+from .models import DisputeStatus, Resolution
 from .presentation import contact_data
 from .screening import lead_list_screen
 from .selectors import (
@@ -25,6 +34,7 @@ from .selectors import (
     customer_notes,
     customer_registry_card,
     customer_timeline,
+    dispute_evidence,
 )
 from .services import (
     REGISTERING_ROLES,
@@ -242,6 +252,9 @@ def registry_card(request: HttpRequest, customer_id: int) -> HttpResponse:
             "in_scope": in_scope,
             "data": contact_data(customer, masked=access != ContactAccess.FULL),
             "my_notes": customer_notes(customer=customer, author=viewer),
+            "request_form": OwnershipRequestForm()
+            if customer.owner_id not in (None, viewer.pk) and viewer.has_role("sales", "manager")
+            else None,
         },
     )
 
@@ -269,3 +282,80 @@ def lead_list_screen_view(request: HttpRequest) -> HttpResponse:
             )
             return response
     return render(request, "customers/screen.html", {"form": form})
+
+
+class OwnershipRequestForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why this customer should be yours"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+@login_required
+@require_POST
+def ownership_request(request: HttpRequest, customer_id: int) -> HttpResponse:
+    viewer = request.user
+    assert isinstance(viewer, User)
+    customer = customer_registry_card(customer_id=customer_id)
+    form = OwnershipRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            dispute_request_ownership(
+                actor=viewer, customer=customer, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("Your request is with the manager, who will decide."))
+    else:
+        messages.error(request, _("Say why the customer should be yours."))
+    return redirect("registry-card", customer_id=customer.pk)
+
+
+@login_required
+def dispute_queue(request: HttpRequest) -> HttpResponse:
+    viewer = request.user
+    assert isinstance(viewer, User)
+    status = request.GET.get("status", "open")
+    disputes = disputes_for_arbiter(viewer=viewer, status="" if status == "all" else status)
+    page = Paginator(disputes, 30).get_page(request.GET.get("page"))
+    return render(request, "customers/disputes.html", {"page": page, "status": status})
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.ChoiceField(label=gettext_lazy("Decision"), choices=Resolution.choices)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+@login_required
+def dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
+    viewer = request.user
+    assert isinstance(viewer, User)
+    dispute = dispute_get_for_viewer(viewer=viewer, dispute_id=dispute_id)
+    can_resolve = (
+        viewer.has_role(*ARBITERS)
+        and dispute.status == DisputeStatus.OPEN
+        and viewer.pk not in (dispute.claimant_id, dispute.owner_at_opening_id)
+    )
+    form = ResolveForm(request.POST or None) if can_resolve else None
+    if form is not None and request.method == "POST" and form.is_valid():
+        try:
+            dispute_resolve(
+                actor=viewer,
+                dispute=dispute,
+                resolution=form.cleaned_data["resolution"],
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Decided; both reps have been told."))
+            return redirect("dispute-detail", dispute_id=dispute.pk)
+    sides = [customer for customer in (dispute.customer, dispute.other_customer) if customer]
+    evidence = [dispute_evidence(customer=customer) for customer in sides]
+    return render(
+        request, "customers/dispute.html", {"dispute": dispute, "form": form, "evidence": evidence}
+    )
