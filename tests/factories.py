@@ -47,6 +47,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     registered_by = factory.SelfAttribute("owner")
     registered_at = factory.LazyFunction(timezone.now)
+    needs_review = False
 
 
 class ContactFactory(factory.django.DjangoModelFactory):

@@ -8,6 +8,7 @@ from kedun.core import views as core_views
 from kedun.customers import api as customers_api
 from kedun.customers import views as customers_views
 from kedun.jobs import api as jobs_api
+from kedun.notifications import api as notification_api
 from kedun.notifications import views as notification_views
 from kedun.org import api as org_api
 from kedun.org import views as org_views
@@ -30,6 +31,27 @@ api_v1 = [
         "customers/<int:customer_id>/",
         customers_api.CustomerDetailApi.as_view(),
         name="api-customer-detail",
+    ),
+    path(
+        "customers/<int:customer_id>/notes/",
+        customers_api.CollaborationNoteApi.as_view(),
+        name="api-collaboration-note",
+    ),
+    path(
+        "customers/<int:customer_id>/ownership-request/",
+        customers_api.OwnershipRequestApi.as_view(),
+        name="api-ownership-request",
+    ),
+    path("disputes/", customers_api.DisputeListApi.as_view(), name="api-dispute-list"),
+    path(
+        "disputes/<int:dispute_id>/resolve/",
+        customers_api.DisputeResolveApi.as_view(),
+        name="api-dispute-resolve",
+    ),
+    path(
+        "notifications/",
+        notification_api.NotificationListApi.as_view(),
+        name="api-notification-list",
     ),
     path("audit/events/", audit_api.AuditEventListApi.as_view(), name="api-audit-list"),
     path("health/", jobs_api.HealthApi.as_view(), name="api-health"),

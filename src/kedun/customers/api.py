@@ -11,10 +11,22 @@ from kedun.org.access import acting_user
 from kedun.org.models import User
 
 from .access import ContactAccess, contact_access, contacts_reveal
+from .collaboration import collaboration_note_add
+from .disputes import (
+    dispute_get_for_viewer,
+    dispute_request_ownership,
+    dispute_resolve,
+    disputes_for_arbiter,
+)
 from .identity.keys import identity_keys
-from .models import Customer
+from .models import Customer, Resolution
 from .presentation import CustomerContactData, contact_data
-from .selectors import customer_get_for_viewer, customer_list_visible_to
+from .selectors import (
+    CustomerFilters,
+    customer_get_for_viewer,
+    customer_list_visible_to,
+    customer_registry_card,
+)
 from .services import (
     ContactInput,
     DuplicateFound,
@@ -158,6 +170,10 @@ class CustomerListApi(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("search", str),
+            OpenApiParameter("stage", str),
+            OpenApiParameter("owner", str, description="a username"),
+            OpenApiParameter("department", int, description="owner's department and below"),
+            OpenApiParameter("needs_review", bool),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],
@@ -165,8 +181,18 @@ class CustomerListApi(APIView):
         summary="Customers in your data scope",
     )
     def get(self, request: Request) -> Response:
+        params = request.query_params
+        review = params.get("needs_review", "")
+        department = params.get("department", "")
         customers = customer_list_visible_to(
-            viewer=acting_user(request), search=request.query_params.get("search", "")
+            viewer=acting_user(request),
+            filters=CustomerFilters(
+                search=params.get("search", ""),
+                stage=params.get("stage", ""),
+                owner=params.get("owner", ""),
+                department_id=int(department) if department.isdigit() else None,
+                needs_review={"true": True, "false": False}.get(review.lower()),
+            ),
         )
         paginator = Pagination()
         page = paginator.paginate_queryset(customers, request, view=self)
@@ -241,3 +267,120 @@ class CustomerDetailApi(APIView):
         customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
         reveal = request.query_params.get("reveal", "").lower() in ("1", "true", "yes")
         return Response(detail_output(customer, viewer=viewer, reveal=reveal))
+
+
+class CollaborationNoteInput(serializers.Serializer):
+    content = serializers.CharField(max_length=4000)
+    contact_name = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True
+    )
+    contact_phone = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True
+    )
+    need_what = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
+    need_quantity = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True
+    )
+    need_expected_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class CollaborationNoteOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    customer = serializers.CharField(source="customer.code")
+    author = serializers.CharField(source="author.username")
+    content = serializers.CharField()
+    contact_name = serializers.CharField()
+    contact_phone = serializers.CharField()
+    need = serializers.CharField(source="need.what", default=None)
+    created_at = serializers.DateTimeField()
+
+
+class CollaborationNoteApi(APIView):
+    @extend_schema(
+        request=CollaborationNoteInput,
+        responses={201: CollaborationNoteOutput},
+        summary="Log a contact (and a need) on any customer; its owner is notified",
+    )
+    def post(self, request: Request, customer_id: int) -> Response:
+        data = CollaborationNoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = customer_registry_card(customer_id=customer_id)
+        note = collaboration_note_add(
+            actor=acting_user(request), customer=customer, **data.validated_data
+        )
+        return Response(CollaborationNoteOutput(note).data, status=status.HTTP_201_CREATED)
+
+
+class DisputeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    customer = serializers.CharField(source="customer.code")
+    customer_name = serializers.CharField(source="customer.name")
+    other_customer = serializers.CharField(source="other_customer.code", default=None)
+    claimant = serializers.CharField(source="claimant.username")
+    owner_at_opening = serializers.CharField(source="owner_at_opening.username", default=None)
+    reason = serializers.CharField()
+    evidence = serializers.CharField()
+    status = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    resolution = serializers.CharField()
+    resolution_reason = serializers.CharField()
+    resolved_by = serializers.CharField(source="resolved_by.username", default=None)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+
+
+class DisputeListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="open, resolved, or empty for all")
+        ],
+        responses=DisputeOutput(many=True),
+        summary="The managers' dispute queue",
+    )
+    def get(self, request: Request) -> Response:
+        disputes = disputes_for_arbiter(
+            viewer=acting_user(request), status=request.query_params.get("status", "open")
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(disputes, request, view=self)
+        return paginator.get_paginated_response(DisputeOutput(page, many=True).data)
+
+
+class OwnershipRequestInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class OwnershipRequestApi(APIView):
+    @extend_schema(
+        request=OwnershipRequestInput,
+        responses={201: DisputeOutput},
+        summary="Ask for a customer someone else owns (opens a dispute)",
+    )
+    def post(self, request: Request, customer_id: int) -> Response:
+        data = OwnershipRequestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = customer_registry_card(customer_id=customer_id)
+        dispute = dispute_request_ownership(
+            actor=acting_user(request), customer=customer, reason=data.validated_data["reason"]
+        )
+        return Response(DisputeOutput(dispute).data, status=status.HTTP_201_CREATED)
+
+
+class DisputeResolveInput(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=Resolution.choices)
+    reason = serializers.CharField(max_length=2000)
+
+
+class DisputeResolveApi(APIView):
+    @extend_schema(
+        request=DisputeResolveInput,
+        responses=DisputeOutput,
+        summary="Decide a dispute: keep, transfer or merge, with a reason",
+    )
+    def post(self, request: Request, dispute_id: int) -> Response:
+        data = DisputeResolveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        viewer = acting_user(request)
+        dispute = dispute_get_for_viewer(viewer=viewer, dispute_id=dispute_id)
+        dispute = dispute_resolve(actor=viewer, dispute=dispute, **data.validated_data)
+        return Response(DisputeOutput(dispute).data)

@@ -6,14 +6,27 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from kedun.core.errors import NotFound
-from kedun.org.models import User
+from kedun.org.models import Department, User
 from kedun.org.selectors import scope_filter
 
 from .contact_identity import mask_phone, mask_text, normalize_phones
 from .models import CollaborationNote, Customer
 
 
-def customer_list_visible_to(*, viewer: User, search: str = "") -> QuerySet[Customer]:
+@dataclass(frozen=True)
+class CustomerFilters:
+    search: str = ""
+    stage: str = ""
+    owner: str = ""  # a username
+    department_id: int | None = None  # the owner's department and below
+    needs_review: bool | None = None
+    registered_from: datetime.date | None = None
+    registered_to: datetime.date | None = None
+
+
+def customer_list_visible_to(
+    *, viewer: User, search: str = "", filters: CustomerFilters | None = None
+) -> QuerySet[Customer]:
     customers = (
         Customer.objects.filter(
             scope_filter(viewer=viewer, owner_field="owner"), merged_into__isnull=True
@@ -21,8 +34,26 @@ def customer_list_visible_to(*, viewer: User, search: str = "") -> QuerySet[Cust
         .select_related("owner", "owner__department")
         .order_by("-registered_at", "-pk")
     )
-    if search:
-        customers = customers.filter(name__icontains=search.strip())
+    filters = filters or CustomerFilters(search=search)
+    if filters.search:
+        customers = customers.filter(name__icontains=filters.search.strip())
+    if filters.stage:
+        customers = customers.filter(stage=filters.stage)
+    if filters.owner:
+        customers = customers.filter(owner__username__iexact=filters.owner)
+    if filters.department_id:
+        department = Department.objects.filter(pk=filters.department_id).first()
+        customers = (
+            customers.filter(owner__department__path__startswith=department.path)
+            if department
+            else customers.none()
+        )
+    if filters.needs_review is not None:
+        customers = customers.filter(needs_review=filters.needs_review)
+    if filters.registered_from:
+        customers = customers.filter(registered_at__date__gte=filters.registered_from)
+    if filters.registered_to:
+        customers = customers.filter(registered_at__date__lte=filters.registered_to)
     return customers
 
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kedun.core.errors import DomainError
-from kedun.org.models import User
+from kedun.org.models import Department, User
 
 from .access import ContactAccess, contact_access, contacts_reveal
 from .collaboration import collaboration_note_add
@@ -25,10 +25,11 @@ from .disputes import (
     disputes_for_arbiter,
 )
 from .identity.keys import identity_keys
-from .models import DisputeStatus, Resolution
+from .models import DisputeStatus, Resolution, Stage
 from .presentation import contact_data
 from .screening import lead_list_screen
 from .selectors import (
+    CustomerFilters,
     customer_get_for_viewer,
     customer_list_visible_to,
     customer_notes,
@@ -46,15 +47,63 @@ from .services import (
 )
 
 
+class CustomerFilterForm(forms.Form):
+    q = forms.CharField(label=gettext_lazy("Search"), required=False, max_length=200)
+    stage = forms.ChoiceField(
+        label=gettext_lazy("Stage"), required=False, choices=[("", "—"), *Stage.choices]
+    )
+    owner = forms.CharField(label=gettext_lazy("Owner"), required=False, max_length=150)
+    department = forms.ModelChoiceField(
+        label=gettext_lazy("Department"),
+        required=False,
+        queryset=Department.objects.order_by("path"),
+    )
+    needs_review = forms.NullBooleanField(
+        label=gettext_lazy("Needs review"),
+        required=False,
+        widget=forms.Select(
+            choices=[("", "—"), ("true", gettext_lazy("Yes")), ("false", gettext_lazy("No"))]
+        ),
+    )
+    registered_from = forms.DateField(
+        label=gettext_lazy("Registered from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    registered_to = forms.DateField(
+        label=gettext_lazy("Registered to"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def filters(self) -> CustomerFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        department = data.get("department")
+        return CustomerFilters(
+            search=data.get("q") or "",
+            stage=data.get("stage") or "",
+            owner=data.get("owner") or "",
+            department_id=department.pk if department else None,
+            needs_review=data.get("needs_review"),
+            registered_from=data.get("registered_from"),
+            registered_to=data.get("registered_to"),
+        )
+
+
 @login_required
 def customer_list(request: HttpRequest) -> HttpResponse:
     viewer = request.user
     assert isinstance(viewer, User)
-    search = request.GET.get("q", "").strip()
-    page = Paginator(customer_list_visible_to(viewer=viewer, search=search), 25).get_page(
-        request.GET.get("page")
-    )
-    context = {"page": page, "q": search, "can_register": viewer.has_role(*REGISTERING_ROLES)}
+    form = CustomerFilterForm(request.GET or None)
+    filters = form.filters() if request.GET else CustomerFilters()
+    customers = customer_list_visible_to(viewer=viewer, filters=filters)
+    page = Paginator(customers, 25).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "q": filters.search,
+        "form": form,
+        "can_register": viewer.has_role(*REGISTERING_ROLES),
+    }
     # htmx search-as-you-type swaps only the table.
     template = (
         "customers/_rows.html" if request.headers.get("HX-Request") else "customers/list.html"
