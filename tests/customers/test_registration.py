@@ -160,3 +160,22 @@ def test_forty_simultaneous_registrations_leave_one_owner(transactional_db, roun
     assert Customer.objects.count() == 1
     assert AuditEvent.objects.filter(action="customer.registered").count() == 1
     assert chain_verify().ok
+
+
+def test_the_registration_page_refuses_a_duplicate_and_asks_to_confirm_a_possible(cast, client):
+    from django.urls import reverse
+
+    customer_register(actor=cast.south_rep, name="广州市恒达机械有限公司")
+    client.force_login(cast.east_rep)
+    page = client.post(reverse("customer-new"), {"name": "恒达机械（广州）有限公司"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "已由" in text and "华南" in text  # names owner's department and date
+    check = client.post(reverse("customer-check"), {"name": "广州市恒大机械有限公司"})
+    assert "疑似重复" in check.content.decode()
+    refused = client.post(reverse("customer-new"), {"name": "广州市恒大机械有限公司"})
+    assert refused.status_code == 200 and Customer.objects.count() == 1
+    accepted = client.post(
+        reverse("customer-new"), {"name": "广州市恒大机械有限公司", "confirm_possible": "on"}
+    )
+    assert accepted.status_code == 302 and Customer.objects.count() == 2
