@@ -54,6 +54,13 @@ class CustomerOutput(serializers.ModelSerializer):
             "owner_department",
             "registered_at",
             "last_follow_up_at",
+            "grade",
+            "industry",
+            "source",
+            "province",
+            "city",
+            "district",
+            "needs_review",
         ]
 
 
@@ -62,6 +69,7 @@ class ContactViewOutput(serializers.Serializer):
     title = serializers.CharField()
     phone = serializers.CharField()
     email = serializers.CharField()
+    wechat = serializers.CharField()
 
 
 class CustomerDetailOutput(CustomerOutput):
@@ -72,6 +80,7 @@ class CustomerDetailOutput(CustomerOutput):
     phone = serializers.SerializerMethodField()
     email = serializers.SerializerMethodField()
     website = serializers.SerializerMethodField()
+    address = serializers.SerializerMethodField()
     contacts = serializers.SerializerMethodField()
 
     class Meta(CustomerOutput.Meta):
@@ -82,6 +91,7 @@ class CustomerDetailOutput(CustomerOutput):
             "phone",
             "email",
             "website",
+            "address",
             "contacts",
         ]
 
@@ -102,6 +112,9 @@ class CustomerDetailOutput(CustomerOutput):
 
     def get_website(self, customer: Customer) -> str:
         return self._contact(customer).website
+
+    def get_address(self, customer: Customer) -> str:
+        return self._contact(customer).address
 
     @extend_schema_field(ContactViewOutput(many=True))
     def get_contacts(self, customer: Customer) -> list[dict]:
@@ -125,6 +138,7 @@ class ContactInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=100, required=False, default="")
     phone = serializers.CharField(max_length=40, required=False, default="")
     email = serializers.EmailField(required=False, default="")
+    wechat = serializers.CharField(max_length=100, required=False, default="")
 
 
 class CustomerRegisterInput(serializers.Serializer):
@@ -135,6 +149,12 @@ class CustomerRegisterInput(serializers.Serializer):
     email = serializers.CharField(max_length=254, required=False, default="", allow_blank=True)
     website = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     tax_id = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+    industry = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    source = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)  # type: ignore[assignment]  # a field named "source"
+    province = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
+    city = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
+    district = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
+    address = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
     confirm_possible = serializers.BooleanField(required=False, default=False)
     contacts = ContactInputSerializer(many=True, required=False, default=list)
 
@@ -220,6 +240,10 @@ class CustomerListApi(APIView):
                 website=values["website"],
                 tax_id=values["tax_id"],
                 confirm_possible=values["confirm_possible"],
+                details={
+                    k: values[k]
+                    for k in ("industry", "source", "province", "city", "district", "address")
+                },
                 contacts=[ContactInput(**c) for c in values["contacts"]],
             )
         except (DuplicateFound, PossibleDuplicateFound) as refusal:

@@ -77,7 +77,17 @@ _CUSTOMER_COLUMNS = (
     "phone",
     "email",
     "website",
+    # Not in import files; written empty (the columns have no database default).
+    "industry",
+    "source",
+    "province",
+    "city",
+    "district",
+    "address",
 )
+
+
+_EMPTY_DETAILS = ("",) * 6
 
 
 def _insert_batch(batch: list[NewCustomer]) -> list[Inserted]:
@@ -100,6 +110,7 @@ def _insert_batch(batch: list[NewCustomer]) -> list[Inserted]:
             row.phone,
             row.email,
             row.website,
+            *_EMPTY_DETAILS,
         )
         for row in batch
     ]

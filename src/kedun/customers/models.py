@@ -43,6 +43,13 @@ class Customer(models.Model):
     last_follow_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
     english_name = models.CharField(_("English name"), max_length=200, blank=True)
     grade = models.CharField(_("grade"), max_length=8, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    province = models.CharField(_("province"), max_length=50, blank=True)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    district = models.CharField(_("district"), max_length=50, blank=True)
+    # The street address is contact data: masked like phones for people without rights.
+    address = models.CharField(_("address"), max_length=300, blank=True)
     # Set by an import when the row was a possible duplicate: a person should look at it.
     needs_review = models.BooleanField(_("needs review"), default=False)
     # 统一社会信用代码, validated (GB 32100-2015) and upper-cased; "" when unknown.
@@ -80,6 +87,7 @@ class Contact(models.Model):
     title = models.CharField(_("title"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("email"), blank=True)
+    wechat = models.CharField(_("WeChat"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("contact")

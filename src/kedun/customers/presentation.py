@@ -15,6 +15,7 @@ class ContactView:
     title: str
     phone: str
     email: str
+    wechat: str
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class CustomerContactData:
     phone: str
     email: str
     website: str
+    address: str
     contacts: list[ContactView]
 
 
@@ -48,6 +50,7 @@ def contact_data(customer: Customer, *, masked: bool) -> CustomerContactData:
             title=c.title,
             phone=_phones(c.phone, masked),
             email=_email(c.email, masked),
+            wechat=contacts.mask_text(c.wechat, keep=2) if masked and c.wechat else c.wechat,
         )
         for c in Contact.objects.filter(customer=customer).order_by("pk")
     ]
@@ -57,5 +60,8 @@ def contact_data(customer: Customer, *, masked: bool) -> CustomerContactData:
         email=_email(customer.email, masked),
         # A company website is public information; it is shown as typed.
         website=customer.website,
+        address=contacts.mask_text(customer.address, keep=0)
+        if masked and customer.address
+        else customer.address,
         contacts=people,
     )

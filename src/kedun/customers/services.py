@@ -26,6 +26,18 @@ class ContactInput:
     title: str = ""
     phone: str = ""
     email: str = ""
+    wechat: str = ""
+
+
+# Descriptive fields a registration may carry, with their column widths.
+_DETAIL_LIMITS = {
+    "industry": 100,
+    "source": 100,
+    "province": 50,
+    "city": 50,
+    "district": 50,
+    "address": 300,
+}
 
 
 # Who may put a new customer in the registry (back-office roles handle orders, not leads).
@@ -103,6 +115,7 @@ def customer_register(
     contacts: list[ContactInput] | tuple[ContactInput, ...] = (),
     code: str = "",
     confirm_possible: bool = False,
+    details: dict[str, str] | None = None,
 ) -> Customer:
     """Register a customer; the first to register a company owns it.
 
@@ -157,6 +170,11 @@ def customer_register(
             owner=owner,
             registered_by=actor,
             registered_at=now,
+            **{
+                field: str(value).strip()[: _DETAIL_LIMITS[field]]
+                for field, value in (details or {}).items()
+                if field in _DETAIL_LIMITS
+            },
         )
         if not code:
             # The number people quote on the phone: short, and stable once given.
@@ -169,6 +187,7 @@ def customer_register(
                 title=contact.title.strip(),
                 phone=contact.phone.strip(),
                 email=contact.email.strip(),
+                wechat=contact.wechat.strip(),
             )
         identity_index_write(customer, keys)
         audit_record(
