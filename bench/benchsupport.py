@@ -14,6 +14,7 @@ from kedun.customers.models import (
     CustomerDomain,
     CustomerName,
     CustomerNameGram,
+    CustomerNameGramStat,
     CustomerPhone,
 )
 from kedun.org.models import Department, Role, User
@@ -22,7 +23,14 @@ from kedun.org.models import Department, Role, User
 def customers_reset() -> None:
     call_command("migrate", verbosity=0)
     with transaction.atomic():
-        for model in (CustomerNameGram, CustomerName, CustomerPhone, CustomerDomain, Contact):
+        for model in (
+            CustomerNameGram,
+            CustomerNameGramStat,
+            CustomerName,
+            CustomerPhone,
+            CustomerDomain,
+            Contact,
+        ):
             model.objects.all().delete()
         Customer.objects.all().delete()
     if connection.vendor == "postgresql":

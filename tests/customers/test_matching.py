@@ -157,3 +157,14 @@ def test_names_are_split_into_their_parts(name, core, region, trade, form):
         trade,
         form,
     )
+
+
+def test_a_name_typed_from_the_middle_is_found_through_the_bigram_index(cast):
+    from kedun.customers.models import CustomerNameGramStat
+
+    market = customer_register(actor=cast.east_rep, name="深圳市华强北电子市场有限公司")
+    customer_register(actor=cast.east_rep, name="上海市东方电子有限公司")
+    assert CustomerNameGramStat.objects.get(gram="电子").count == 2
+    found = check(name="强北电子")
+    assert [(m.customer, m.level) for m in found] == [(market, POSSIBLE)]
+    assert "华强北电子市场" in found[0].reasons[0]

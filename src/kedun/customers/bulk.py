@@ -4,6 +4,7 @@ computation per row, no per-row round trips."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +16,8 @@ from kedun.core import clock
 from kedun.org.models import User
 
 from .identity.keys import IdentityKeys
-from .identity_index import COLUMNS, identity_rows, insert_many
-from .models import Customer, Stage
+from .identity_index import COLUMNS, gram_counts_add, identity_rows, insert_many
+from .models import Customer, CustomerNameGram, Stage
 
 
 @dataclass(frozen=True)
@@ -137,4 +138,5 @@ def _insert_batch(batch: list[NewCustomer]) -> list[Inserted]:
                 rows[model] += model_rows
         for model, model_rows in rows.items():
             insert_many(model, model_rows)
+        gram_counts_add(Counter(gram for _id, gram in rows[CustomerNameGram]))
     return inserted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.db import connection
@@ -14,6 +15,7 @@ from .models import (
     CustomerDomain,
     CustomerName,
     CustomerNameGram,
+    CustomerNameGramStat,
     CustomerPhone,
     NameKind,
 )
@@ -69,6 +71,33 @@ def insert_many(model: type[Model], rows: list[tuple[Any, ...]]) -> None:
 
 def identity_index_write(customer: Customer, keys: IdentityKeys) -> None:
     """Replace the customer's index rows (call inside the writing transaction)."""
-    for model, rows in identity_rows(customer.pk, keys).items():
+    old_grams = list(
+        CustomerNameGram.objects.filter(customer_id=customer.pk).values_list("gram", flat=True)
+    )
+    rows_by_model = identity_rows(customer.pk, keys)
+    for model, rows in rows_by_model.items():
         model._default_manager.filter(customer_id=customer.pk).delete()
         insert_many(model, rows)
+    gram_counts_add(Counter(gram for _id, gram in rows_by_model[CustomerNameGram]))
+    gram_counts_add(Counter({gram: -1 for gram in old_grams}))
+
+
+def gram_counts_add(counts: Counter[str]) -> None:
+    """Keep CustomerNameGramStat in step with the bigram rows: an upsert per added bigram (the
+    same SQL on SQLite and PostgreSQL), a floored decrement per removed one."""
+    table = connection.ops.quote_name(CustomerNameGramStat._meta.db_table)
+    added = [(gram, count) for gram, count in counts.items() if count > 0]
+    removed = [(-count, gram) for gram, count in counts.items() if count < 0]
+    with connection.cursor() as cursor:
+        if added:
+            cursor.executemany(
+                f"INSERT INTO {table} (gram, count) VALUES (%s, %s) ON CONFLICT (gram) "
+                f"DO UPDATE SET count = {table}.count + excluded.count",
+                added,
+            )
+        if removed:
+            cursor.executemany(
+                f"UPDATE {table} SET count = CASE WHEN count > %s THEN count - %s ELSE 0 END "
+                "WHERE gram = %s",
+                [(n, n, gram) for n, gram in removed],
+            )

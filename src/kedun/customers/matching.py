@@ -27,7 +27,14 @@ from kedun.customers import contact_identity as contacts
 from .identity.keys import IdentityKeys
 from .identity.names import CompanyName
 from .identity.regions import Region
-from .models import Customer, CustomerDomain, CustomerName, CustomerNameGram, CustomerPhone
+from .models import (
+    Customer,
+    CustomerDomain,
+    CustomerName,
+    CustomerNameGram,
+    CustomerNameGramStat,
+    CustomerPhone,
+)
 
 DUPLICATE = "duplicate"
 POSSIBLE = "possible"
@@ -148,60 +155,42 @@ def _name_candidates(keys: IdentityKeys) -> set[int]:
     return ids
 
 
-# Per process: whether a bigram is common (in more than ~2% of names). Frequencies move slowly;
-# an entry is recomputed after ten minutes.
-_common_cache: dict[str, tuple[bool, float]] = {}
-_COMMON_TTL = 600.0
+# Per process: the registry's size changes slowly; a bigram is "common" relative to it.
+_size_cache: dict[str, float] = {}
 
 
 def _registry_size() -> int:
-    cached = _common_cache.get("\0size")
     now = time.monotonic()
-    if cached is None or now - cached[1] > _COMMON_TTL:
-        size = CustomerName.objects.count()
-        _common_cache["\0size"] = (bool(size), now)
-        _size_value["size"] = size
-    return _size_value["size"]
+    if now - _size_cache.get("at", -1e9) > 600:
+        _size_cache["size"] = CustomerName.objects.count()
+        _size_cache["at"] = now
+    return int(_size_cache["size"])
 
 
-_size_value: dict[str, int] = {"size": 0}
-
-
-def _is_common(gram: str, cursor: Any, common_at: int) -> bool:
-    now = time.monotonic()
-    cached = _common_cache.get(gram)
-    if cached is not None and now - cached[1] <= _COMMON_TTL:
-        return cached[0]
-    cursor.execute(
-        f"SELECT COUNT(*) FROM (SELECT 1 FROM {CustomerNameGram._meta.db_table} "
-        f"WHERE gram = %s LIMIT {common_at + 1}) AS g",
-        [gram],
-    )
-    common = cursor.fetchone()[0] > common_at
-    if len(_common_cache) > 200_000:
-        _common_cache.clear()
-    _common_cache[gram] = (common, now)
-    return common
+# At most this many bigrams, the rarest, go into the lookup: they carry the trade name.
+_RAREST_GRAMS = 4
 
 
 def _gram_candidates(keys: IdentityKeys) -> set[int]:
     grams = sorted(keys.grams())
     if not grams:
         return set()
-    # A bigram in more than ~2% of names (有限, 科技 …) says nothing and costs a long scan.
-    # Capped in absolute terms too: at a million names 2% would still be 20,000 rows a gram.
-    common_at = min(2000, max(200, _registry_size() // 50))
+    # A bigram in more than ~2% of names (有限, 科技 …) says nothing and costs a long scan;
+    # capped in absolute terms too (at a million names 2% would be 20,000 rows a bigram).
+    common_at = min(1000, max(200, _registry_size() // 50))
+    counts = dict(CustomerNameGramStat.objects.filter(gram__in=grams).values_list("gram", "count"))
+    useful = sorted((count, gram) for gram, count in counts.items() if 0 < count <= common_at)
+    useful_grams = [gram for _count, gram in useful[:_RAREST_GRAMS]]
+    if not useful_grams:
+        return set()
+    needed = 2 if len(useful_grams) >= 3 else 1
+    marks = ", ".join(["%s"] * len(useful_grams))
     with connection.cursor() as cursor:
-        useful = [gram for gram in grams if not _is_common(gram, cursor, common_at)]
-        if not useful:
-            return set()
-        needed = 2 if len(useful) >= 3 else 1
-        marks = ", ".join(["%s"] * len(useful))
         cursor.execute(
             f"SELECT customer_id FROM {CustomerNameGram._meta.db_table} "
             f"WHERE gram IN ({marks}) GROUP BY customer_id HAVING COUNT(*) >= %s "
             f"ORDER BY COUNT(*) DESC LIMIT {_GRAM_CANDIDATES}",
-            [*useful, needed],
+            [*useful_grams, needed],
         )
         return {row[0] for row in cursor.fetchall()}
 
