@@ -28,15 +28,18 @@ class CustomerContactData:
     contacts: list[ContactView]
 
 
-def _phones(value: str, masked: bool) -> str:
-    if not masked or not value:
-        return value
+def mask_phones(value: str) -> str:
+    """Every number in a phone field masked (138****8000, …); an unreadable one fully."""
     numbers = contacts.normalize_phones(value)
     return (
         ", ".join(contacts.mask_phone(n) for n in numbers)
         if numbers
         else contacts.mask_text(value, keep=0)
     )
+
+
+def _phones(value: str, masked: bool) -> str:
+    return mask_phones(value) if masked and value else value
 
 
 def _email(value: str, masked: bool) -> str:

@@ -9,8 +9,9 @@ from kedun.core.errors import NotFound
 from kedun.org.models import Department, User
 from kedun.org.selectors import scope_filter
 
-from .contact_identity import mask_phone, mask_text, normalize_phones
+from .contact_identity import mask_text
 from .models import CollaborationNote, Customer
+from .presentation import mask_phones
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def customer_timeline(*, customer: Customer, masked: bool) -> list[TimelineEntry
             part
             for part in (
                 mask_text(note.contact_name) if masked and note.contact_name else note.contact_name,
-                _masked_phone(note.contact_phone) if masked else note.contact_phone,
+                mask_phones(note.contact_phone) if masked else note.contact_phone,
             )
             if part
         )
@@ -129,11 +130,6 @@ def customer_timeline(*, customer: Customer, masked: bool) -> list[TimelineEntry
             )
         )
     return sorted(entries, key=lambda e: e.at, reverse=True)
-
-
-def _masked_phone(value: str) -> str:
-    numbers = normalize_phones(value)
-    return ", ".join(mask_phone(n) for n in numbers) if numbers else mask_text(value, keep=0)
 
 
 @dataclass(frozen=True)
