@@ -176,8 +176,9 @@ def _gram_candidates(keys: IdentityKeys) -> set[int]:
     if not grams:
         return set()
     # A bigram in more than ~2% of names (有限, 科技 …) says nothing and costs a long scan;
-    # capped in absolute terms too (at a million names 2% would be 20,000 rows a bigram).
-    common_at = min(1000, max(200, _registry_size() // 50))
+    # capped at 300 names too: at a million, 2% would be 20,000 rows a bigram, and a bigram
+    # that common does not single out a company anyway (measured: bench/registry_scale.py).
+    common_at = min(300, max(100, _registry_size() // 50))
     counts = dict(CustomerNameGramStat.objects.filter(gram__in=grams).values_list("gram", "count"))
     useful = sorted((count, gram) for gram, count in counts.items() if 0 < count <= common_at)
     useful_grams = [gram for _count, gram in useful[:_RAREST_GRAMS]]
