@@ -16,7 +16,13 @@ from kedun.core import clock
 from kedun.org.models import User
 
 from .identity.keys import IdentityKeys
-from .identity_index import COLUMNS, gram_counts_add, identity_rows, insert_many
+from .identity_index import (
+    COLUMNS,
+    gram_counts_add,
+    identity_rows,
+    insert_many,
+    insert_values,
+)
 from .models import Customer, CustomerNameGram, Stage
 
 
@@ -61,7 +67,7 @@ class Inserted:
     needs_review: bool
 
 
-# Written with executemany: building a model instance per row costs more than the insert.
+# Written as plain rows: building a model instance per row costs more than the insert.
 _CUSTOMER_COLUMNS = (
     "code",
     "name",
@@ -115,12 +121,8 @@ def _insert_batch(batch: list[NewCustomer]) -> list[Inserted]:
         )
         for row in batch
     ]
-    table = ops.quote_name(Customer._meta.db_table)
-    columns = ", ".join(ops.quote_name(c) for c in _CUSTOMER_COLUMNS)
-    marks = ", ".join(["%s"] * len(_CUSTOMER_COLUMNS))
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
+        insert_values(Customer._meta.db_table, _CUSTOMER_COLUMNS, values)
         # The codes are unique (a provisional one where the file had none): they give back
         # the ids, in one indexed query per chunk.
         ids: dict[str, int] = {}

@@ -55,18 +55,28 @@ def identity_rows(customer_id: int, keys: IdentityKeys) -> dict[type[Model], lis
     }
 
 
-def insert_many(model: type[Model], rows: list[tuple[Any, ...]]) -> None:
+def insert_values(
+    table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, suffix: str = ""
+) -> None:
+    """INSERT … VALUES (…), (…), … in chunks: one statement per few hundred rows instead of
+    one per row (on PostgreSQL every row of an executemany is a statement of its own)."""
     if not rows:
         return
     quote = connection.ops.quote_name
-    columns = COLUMNS[model]
+    one = f"({', '.join(['%s'] * len(columns))})"
+    per_statement = max(1, min(500, 30000 // len(columns)))  # under every parameter limit
+    head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {quote(model._meta.db_table)} "
-            f"({', '.join(quote(c) for c in columns)}) "
-            f"VALUES ({', '.join(['%s'] * len(columns))})",
-            rows,
-        )
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            cursor.execute(
+                head + ", ".join([one] * len(chunk)) + suffix,
+                [value for row in chunk for value in row],
+            )
+
+
+def insert_many(model: type[Model], rows: list[tuple[Any, ...]]) -> None:
+    insert_values(model._meta.db_table, COLUMNS[model], rows)
 
 
 def identity_index_write(customer: Customer, keys: IdentityKeys) -> None:
@@ -90,10 +100,11 @@ def gram_counts_add(counts: Counter[str]) -> None:
     removed = [(-count, gram) for gram, count in counts.items() if count < 0]
     with connection.cursor() as cursor:
         if added:
-            cursor.executemany(
-                f"INSERT INTO {table} (gram, count) VALUES (%s, %s) ON CONFLICT (gram) "
-                f"DO UPDATE SET count = {table}.count + excluded.count",
+            insert_values(
+                CustomerNameGramStat._meta.db_table,
+                ("gram", "count"),
                 added,
+                suffix=f" ON CONFLICT (gram) DO UPDATE SET count = {table}.count + excluded.count",
             )
         if removed:
             cursor.executemany(
