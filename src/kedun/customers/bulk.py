@@ -97,43 +97,59 @@ _CUSTOMER_COLUMNS = (
 _EMPTY_DETAILS = ("",) * 6
 
 
+def _reserve_ids(count: int) -> list[int]:
+    """Ids for `count` new customers, taken before the insert so that each row is written once
+    with its final number (C000123) instead of inserted and then updated."""
+    table = Customer._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        # SQLite: the caller's IMMEDIATE transaction holds the write lock, so nobody else can
+        # take these ids before the insert; sqlite_sequence covers ids freed by deletes.
+        cursor.execute(f"SELECT MAX(id) FROM {connection.ops.quote_name(table)}")
+        highest = cursor.fetchone()[0] or 0
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        start = max(highest, row[0] if row else 0) + 1
+        return list(range(start, start + count))
+
+
 def _insert_batch(batch: list[NewCustomer]) -> list[Inserted]:
     now = clock.now()
     ops = connection.ops
-    values = [
-        (
-            row.code,
-            row.name,
-            "",
-            "",
-            Stage.LEAD,
-            row.owner.pk if row.owner else None,
-            row.registered_by.pk,
-            ops.adapt_datetimefield_value(row.registered_at or now),
-            ops.adapt_datetimefield_value(row.last_follow_up_at),
-            row.grade,
-            row.needs_review,
-            row.keys.tax_id,
-            row.phone,
-            row.email,
-            row.website,
-            *_EMPTY_DETAILS,
-        )
-        for row in batch
-    ]
     with transaction.atomic():
-        insert_values(Customer._meta.db_table, _CUSTOMER_COLUMNS, values)
-        # The codes are unique (a provisional one where the file had none): they give back
-        # the ids, in one indexed query per chunk.
-        ids: dict[str, int] = {}
-        codes = [row.code for row in batch]
-        for start in range(0, len(codes), 500):
-            ids.update(
-                Customer.objects.filter(code__in=codes[start : start + 500]).values_list(
-                    "code", "pk"
-                )
+        ids = _reserve_ids(len(batch))
+        inserted = [
+            Inserted(pk, row.code or f"C{pk:06d}", row.needs_review)
+            for pk, row in zip(ids, batch, strict=True)
+        ]
+        values = [
+            (
+                customer.pk,
+                customer.code,
+                row.name,
+                "",
+                "",
+                Stage.LEAD,
+                row.owner.pk if row.owner else None,
+                row.registered_by.pk,
+                ops.adapt_datetimefield_value(row.registered_at or now),
+                ops.adapt_datetimefield_value(row.last_follow_up_at),
+                row.grade,
+                row.needs_review,
+                row.keys.tax_id,
+                row.phone,
+                row.email,
+                row.website,
+                *_EMPTY_DETAILS,
             )
-        inserted = [Inserted(ids[row.code], row.code, row.needs_review) for row in batch]
+            for customer, row in zip(inserted, batch, strict=True)
+        ]
+        insert_values(Customer._meta.db_table, ("id", *_CUSTOMER_COLUMNS), values)
         rows: dict[type[Model], list[tuple[Any, ...]]] = {model: [] for model in COLUMNS}
         for customer, row in zip(inserted, batch, strict=True):
             for model, model_rows in identity_rows(customer.pk, row.keys).items():

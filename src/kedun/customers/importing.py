@@ -8,12 +8,11 @@ file twice adds nothing (a row whose customer number exists is skipped as alread
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kedun.audit.services import audit_record
@@ -215,7 +214,7 @@ def _insert(
         created = customers_insert(
             [
                 NewCustomer(
-                    code=item.row.code or f"tmp-{uuid.uuid4().hex[:24]}",
+                    code=item.row.code,
                     name=item.row.name,
                     keys=item.keys,
                     owner=item.owner,
@@ -232,10 +231,7 @@ def _insert(
             ],
             batch_size=BATCH,
         )
-        provisional = [c for c in created if c.code.startswith("tmp-")]
-        if provisional:
-            _number_customers(min(c.pk for c in provisional), max(c.pk for c in provisional))
-        codes = [c.code if not c.code.startswith("tmp-") else f"C{c.pk:06d}" for c in created]
+        codes = [c.code for c in created]
         for item, candidates, similar in accepted:
             if candidates:
                 report.flagged.append(
@@ -255,19 +251,6 @@ def _insert(
                 "codes": codes,
                 "flagged": [code for code, c in zip(codes, created, strict=True) if c.needs_review],
             },
-        )
-
-
-def _number_customers(first_id: int, last_id: int) -> None:
-    """Give the provisional rows their numbers, C000123 as the registration form does, in one
-    statement (portable SQL: the same on SQLite and PostgreSQL)."""
-    table = connection.ops.quote_name(Customer._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET code = 'C' || CASE WHEN id < 1000000 "
-            "THEN substr(CAST(1000000 + id AS TEXT), 2) ELSE CAST(id AS TEXT) END "
-            "WHERE id BETWEEN %s AND %s AND code LIKE 'tmp-%%'",
-            [first_id, last_id],
         )
 
 
