@@ -63,6 +63,18 @@ def insert_values(
     if not rows:
         return
     quote = connection.ops.quote_name
+    if connection.vendor == "postgresql" and not suffix:
+        # COPY: PostgreSQL's bulk path; a long VALUES list costs more to parse client-side
+        # than to run. Same connection, so the same transaction as the caller's.
+        connection.ensure_connection()
+        names = ", ".join(quote(c) for c in columns)
+        with (
+            connection.connection.cursor() as cursor,
+            cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
     one = f"({', '.join(['%s'] * len(columns))})"
     per_statement = max(1, min(500, 30000 // len(columns)))  # under every parameter limit
     head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "
