@@ -104,6 +104,12 @@ def identity_index_write(customer: Customer, keys: IdentityKeys) -> None:
     gram_counts_add(Counter({gram: -1 for gram in old_grams}))
 
 
+# A bigram seen this often is common for good; its count stops being maintained, which spares
+# the database an update of the same hot rows in every import batch (dead tuples on
+# PostgreSQL slowed the duplicate check itself).
+GRAM_COUNT_CEILING = 5000
+
+
 def gram_counts_add(counts: Counter[str]) -> None:
     """Keep CustomerNameGramStat in step with the bigram rows: an upsert per added bigram (the
     same SQL on SQLite and PostgreSQL), a floored decrement per removed one."""
@@ -116,7 +122,8 @@ def gram_counts_add(counts: Counter[str]) -> None:
                 CustomerNameGramStat._meta.db_table,
                 ("gram", "count"),
                 added,
-                suffix=f" ON CONFLICT (gram) DO UPDATE SET count = {table}.count + excluded.count",
+                suffix=f" ON CONFLICT (gram) DO UPDATE SET count = {table}.count + "
+                f"excluded.count WHERE {table}.count < {GRAM_COUNT_CEILING}",
             )
         if removed:
             cursor.executemany(
