@@ -347,6 +347,30 @@ def _chunks(values: list[Any]) -> list[list[Any]]:
     return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
 
 
+def _select_where_in(
+    table: str, columns: tuple[str, ...], key: str, values: list[Any], *, extra: str = ""
+) -> list[tuple[Any, ...]]:
+    """Rows whose `key` is one of `values`: one array parameter per 20,000 values on
+    PostgreSQL (a long IN list costs more to send and parse than to run), IN chunks on SQLite."""
+    if not values:
+        return []
+    quote = connection.ops.quote_name
+    head = f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table)} WHERE " + (
+        f"{extra} AND " if extra else ""
+    )
+    rows: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for start in range(0, len(values), 20_000):
+                cursor.execute(head + f"{quote(key)} = ANY(%s)", [values[start : start + 20_000]])
+                rows += cursor.fetchall()
+        else:
+            for chunk in _chunks(values):
+                cursor.execute(head + f"{quote(key)} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+                rows += cursor.fetchall()
+    return rows
+
+
 def duplicates_find_many(all_keys: list[IdentityKeys], *, limit: int = 5) -> list[list[Candidate]]:
     """duplicates_find for a whole batch, with set-based lookups of the exact keys (credit
     code, phones, domains, name core, pinyin and fuzzy pinyin) instead of queries per row.
@@ -358,32 +382,37 @@ def duplicates_find_many(all_keys: list[IdentityKeys], *, limit: int = 5) -> lis
     by_phone: dict[str, set[int]] = defaultdict(set)
     by_domain: dict[str, set[int]] = defaultdict(set)
     by_name: dict[str, set[int]] = defaultdict(set)
-    taxes = sorted({k.tax_id for k in all_keys if k.tax_id})
-    phones = sorted({p for k in all_keys for p in k.phones})
-    domains = sorted({d for k in all_keys for d in k.domains})
-    name_keys = sorted({v for k in all_keys for n in k.names for v in (n.core, n.pinyin, n.fuzzy)})
-    live = Customer.objects.filter(merged_into__isnull=True)
-    for chunk in _chunks(taxes):
-        for pk, tax_id in live.filter(tax_id__in=chunk).values_list("pk", "tax_id"):
-            by_tax[tax_id].add(pk)
-    for chunk in _chunks(phones):
-        for pk, number in CustomerPhone.objects.filter(number__in=chunk).values_list(
-            "customer_id", "number"
+    customer_table = Customer._meta.db_table
+    for pk, tax_id in _select_where_in(
+        customer_table,
+        ("id", "tax_id"),
+        "tax_id",
+        sorted({k.tax_id for k in all_keys if k.tax_id}),
+        extra="merged_into_id IS NULL",
+    ):
+        by_tax[tax_id].add(pk)
+    for pk, number in _select_where_in(
+        CustomerPhone._meta.db_table,
+        ("customer_id", "number"),
+        "number",
+        sorted({p for k in all_keys for p in k.phones}),
+    ):
+        by_phone[number].add(pk)
+    for pk, domain in _select_where_in(
+        CustomerDomain._meta.db_table,
+        ("customer_id", "domain"),
+        "domain",
+        sorted({d for k in all_keys for d in k.domains}),
+    ):
+        by_domain[domain].add(pk)
+    # One lookup per indexed column, each with its own values: an OR of the three, or every
+    # value in every column, defeats or wastes the indexes.
+    for column in ("core", "pinyin", "fuzzy"):
+        values = sorted({getattr(n, column) for k in all_keys for n in k.names})
+        for pk, value in _select_where_in(
+            CustomerName._meta.db_table, ("customer_id", column), column, values
         ):
-            by_phone[number].add(pk)
-    for chunk in _chunks(domains):
-        for pk, domain in CustomerDomain.objects.filter(domain__in=chunk).values_list(
-            "customer_id", "domain"
-        ):
-            by_domain[domain].add(pk)
-    for chunk in _chunks(name_keys):
-        # One IN (…) per indexed column: an OR of the three can defeat the indexes.
-        for column in ("core", "pinyin", "fuzzy"):
-            rows = CustomerName.objects.filter(**{f"{column}__in": chunk}).values_list(
-                "customer_id", column
-            )
-            for pk, value in rows:
-                by_name[value].add(pk)
+            by_name[value].add(pk)
 
     ids_per_row: list[set[int]] = []
     for keys in all_keys:
@@ -401,12 +430,14 @@ def duplicates_find_many(all_keys: list[IdentityKeys], *, limit: int = 5) -> lis
     every_id = sorted(set().union(*ids_per_row)) if ids_per_row else []
     names_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     tax_of: dict[int, str] = {}
-    for chunk in _chunks(every_id):
-        for row in CustomerName.objects.filter(customer_id__in=chunk).values(
-            "customer_id", "core", "region", "trade_name", "pinyin", "fuzzy"
-        ):
-            names_of[row["customer_id"]].append(dict(row))
-        tax_of.update(live.filter(pk__in=chunk).values_list("pk", "tax_id"))
+    name_columns = ("customer_id", "core", "region", "trade_name", "pinyin", "fuzzy")
+    for row in _select_where_in(CustomerName._meta.db_table, name_columns, "customer_id", every_id):
+        names_of[row[0]].append(dict(zip(name_columns, row, strict=True)))
+    tax_of.update(
+        _select_where_in(
+            customer_table, ("id", "tax_id"), "id", every_id, extra="merged_into_id IS NULL"
+        )
+    )
 
     sharing: Counter[str] = Counter()
     for number, holders in by_phone.items():
