@@ -158,11 +158,13 @@ class CompanyName:
             ),
         ]
 
-    @property
+    # Computed once per name: the index writer, the batch screening and every candidate
+    # comparison ask for them (cached_property writes __dict__, which frozen allows).
+    @functools.cached_property
     def pinyin(self) -> str:
         return pinyin_key(self.core)
 
-    @property
+    @functools.cached_property
     def fuzzy(self) -> str:
         return fuzzy_pinyin_key(self.core)
 
