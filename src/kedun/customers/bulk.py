@@ -23,7 +23,7 @@ from .identity_index import (
     insert_many,
     insert_values,
 )
-from .models import Customer, CustomerNameGram, Stage
+from .models import Customer, CustomerNameGram, Stage, customer_number
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def _insert_batch(batch: list[NewCustomer]) -> list[Inserted]:
     with transaction.atomic():
         ids = _reserve_ids(len(batch))
         inserted = [
-            Inserted(pk, row.code or f"C{pk:06d}", row.needs_review)
+            Inserted(pk, row.code or customer_number(pk), row.needs_review)
             for pk, row in zip(ids, batch, strict=True)
         ]
         values = [

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
@@ -341,7 +340,3 @@ def report_lines(report: ImportReport) -> list[str]:
         for item in sorted(items, key=lambda i: i.line):
             lines.append(f"line {item.line}: {label}: {item.name} — {item.reason}")
     return lines
-
-
-def as_json(report: ImportReport) -> dict[str, Any]:
-    return report.summary()

@@ -19,6 +19,11 @@ class Stage(models.TextChoices):
     INVALID = "invalid", _("Invalid")
 
 
+def customer_number(pk: int) -> str:
+    """The number people quote on the phone (客户编号) when the customer brings none: C000123."""
+    return f"C{pk:06d}"
+
+
 class Customer(models.Model):
     code = models.CharField(_("customer number"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=200)

@@ -66,10 +66,6 @@ def customer_get_for_viewer(*, viewer: User, customer_id: int) -> Customer:
     return customer
 
 
-def customer_count_visible_to(*, viewer: User) -> int:
-    return customer_list_visible_to(viewer=viewer).count()
-
-
 def customer_registry_card(*, customer_id: int) -> Customer:
     """Any live customer, for the registry card everyone may open (no contact data leaves
     through it: the card masks). A merged record leads to the customer it became."""

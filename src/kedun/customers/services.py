@@ -17,7 +17,7 @@ from .disputes import dispute_open_for_possible
 from .identity.keys import IdentityKeys, identity_keys
 from .identity_index import identity_index_write
 from .matching import DUPLICATE, duplicates_find
-from .models import Contact, Customer
+from .models import Contact, Customer, customer_number
 
 
 @dataclass(frozen=True)
@@ -177,8 +177,8 @@ def customer_register(
             },
         )
         if not code:
-            # The number people quote on the phone: short, and stable once given.
-            customer.code = f"C{customer.pk:06d}"
+            # Numbered from the id, so it is written after the insert (same transaction).
+            customer.code = customer_number(customer.pk)
             customer.save(update_fields=["code"])
         for contact in contacts:
             Contact.objects.create(

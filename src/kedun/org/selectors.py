@@ -59,9 +59,3 @@ def user_directory(*, viewer: User) -> QuerySet[User]:
 
 def department_list() -> QuerySet[Department]:
     return Department.objects.order_by("path")
-
-
-def department_tree_ids(*, department: Department) -> list[int]:
-    return list(
-        Department.objects.filter(path__startswith=department.path).values_list("pk", flat=True)
-    )

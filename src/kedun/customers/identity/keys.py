@@ -19,10 +19,6 @@ class IdentityKeys:
     # Problems a person should fix (e.g. an invalid credit code); matching ignores such input.
     problems: tuple[str, ...] = field(default=(), compare=False)
 
-    @property
-    def name(self) -> CompanyName | None:
-        return self.names[0] if self.names else None
-
     def grams(self) -> set[str]:
         found: set[str] = set()
         for name in self.names:
