@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "kedun.org",
     "kedun.audit",
     "kedun.customers",
+    "kedun.lifecycle",
     "kedun.jobs",
     "kedun.notifications",
     "kedun.demo",
@@ -177,6 +178,11 @@ if S3_BUCKET:
         },
     }
 # Request bodies above this are refused with 413 before anything reads them.
+# Customer grades, best first (MISSION §4); pool rules can differ per grade.
+KEDUN_CUSTOMER_GRADES = env_list("KEDUN_CUSTOMER_GRADES", ["A", "B", "C", "D"])
+# The pool sweep's daily run, local time (hour, minute).
+KEDUN_POOL_SWEEP_HOUR = env_int("KEDUN_POOL_SWEEP_HOUR", 2, maximum=23)
+
 MAX_REQUEST_BYTES = env_int("KEDUN_MAX_REQUEST_MB", 10, minimum=1, maximum=1024) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

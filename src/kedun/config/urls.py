@@ -8,6 +8,7 @@ from kedun.core import views as core_views
 from kedun.customers import api as customers_api
 from kedun.customers import views as customers_views
 from kedun.jobs import api as jobs_api
+from kedun.lifecycle import views as lifecycle_views
 from kedun.notifications import api as notification_api
 from kedun.notifications import views as notification_views
 from kedun.org import api as org_api
@@ -84,6 +85,9 @@ urlpatterns = [
     path("notifications/", notification_views.notification_list, name="notification-list"),
     path("notifications/read/", notification_views.notifications_read, name="notifications-read"),
     path("customers/<int:customer_id>/", customers_views.customer_detail, name="customer-detail"),
+    path("my/customers/", lifecycle_views.my_customers_view, name="my-customers"),
+    path("my/follow-ups/", lifecycle_views.follow_ups_today_view, name="follow-ups-today"),
+    path("pool/", lifecycle_views.pool_view, name="pool"),
     path("audit/", audit_views.audit_list, name="audit-list"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

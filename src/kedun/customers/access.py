@@ -6,15 +6,19 @@ reveal it, and every reveal is an audit event; everyone else sees it masked — 
 
 from __future__ import annotations
 
+import datetime
 import enum
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from kedun.audit.services import audit_record
+from kedun.core import clock
 from kedun.org.models import DataScope, Role, User
 from kedun.org.selectors import subordinate_ids
 
-from .models import Customer
+from .models import Customer, TeamMember
 
 
 class ContactAccess(enum.Enum):
@@ -23,10 +27,22 @@ class ContactAccess(enum.Enum):
     MASKED = "masked"
 
 
+def active_team_q(*, today: datetime.date | None = None) -> Q:
+    """Team places still in force (an expired grant disappears by itself)."""
+    today = today or timezone.localdate(clock.now())
+    return Q(until__isnull=True) | Q(until__gte=today)
+
+
+def is_collaborator(*, viewer: User, customer: Customer) -> bool:
+    return TeamMember.objects.filter(active_team_q(), customer=customer, user=viewer).exists()
+
+
 def contact_access(*, viewer: User, customer: Customer) -> ContactAccess:
     if not viewer.is_active:
         return ContactAccess.MASKED
     if customer.owner_id is not None and customer.owner_id == viewer.pk:
+        return ContactAccess.FULL
+    if is_collaborator(viewer=viewer, customer=customer):
         return ContactAccess.FULL
     if viewer.role == Role.ADMIN:
         return ContactAccess.REVEALABLE

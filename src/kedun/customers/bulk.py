@@ -23,7 +23,14 @@ from .identity_index import (
     insert_many,
     insert_values,
 )
-from .models import Customer, CustomerNameGram, Stage, customer_number
+from .models import (
+    Customer,
+    CustomerNameGram,
+    OwnershipEvent,
+    OwnershipKind,
+    Stage,
+    customer_number,
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,7 @@ _CUSTOMER_COLUMNS = (
     "owner_id",
     "registered_by_id",
     "registered_at",
+    "owned_since",
     "last_follow_up_at",
     "grade",
     "needs_review",
@@ -91,10 +99,11 @@ _CUSTOMER_COLUMNS = (
     "city",
     "district",
     "address",
+    "on_hold",
 )
 
 
-_EMPTY_DETAILS = ("",) * 6
+_EMPTY_DETAILS = ("",) * 6 + (False,)  # … and not on hold
 
 
 def _reserve_ids(count: int) -> list[int]:
@@ -138,6 +147,8 @@ def _insert_batch(batch: list[NewCustomer]) -> list[Inserted]:
                 row.owner.pk if row.owner else None,
                 row.registered_by.pk,
                 ops.adapt_datetimefield_value(row.registered_at or now),
+                # The pool clock starts at the (imported) registration, for an owned row.
+                ops.adapt_datetimefield_value((row.registered_at or now) if row.owner else None),
                 ops.adapt_datetimefield_value(row.last_follow_up_at),
                 row.grade,
                 row.needs_review,
@@ -157,4 +168,22 @@ def _insert_batch(batch: list[NewCustomer]) -> list[Inserted]:
         for model, model_rows in rows.items():
             insert_many(model, model_rows)
         gram_counts_add(Counter(gram for _id, gram in rows[CustomerNameGram]))
+        at = ops.adapt_datetimefield_value(now)
+        insert_values(
+            OwnershipEvent._meta.db_table,
+            ("customer_id", "kind", "from_owner_id", "to_owner_id", "actor_id", "reason", "at"),
+            [
+                (
+                    customer.pk,
+                    OwnershipKind.IMPORTED.value,
+                    None,
+                    row.owner.pk,
+                    row.registered_by.pk,
+                    "",
+                    at,
+                )
+                for customer, row in zip(inserted, batch, strict=True)
+                if row.owner is not None
+            ],
+        )
     return inserted

@@ -27,9 +27,14 @@ from .models import (
     Dispute,
     DisputeKind,
     DisputeStatus,
+    FollowUp,
     Need,
+    OwnershipEvent,
+    OwnershipKind,
     Resolution,
+    TeamMember,
 )
+from .ownership import owner_change
 
 ARBITERS = (Role.ADMIN, Role.MANAGER)
 
@@ -210,14 +215,8 @@ def customer_transfer(*, actor: User, customer: Customer, to: User, reason: str)
         raise Forbidden()
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        before = customer.owner_id
-        customer.owner = to
-        customer.save(update_fields=["owner"])
-        audit_record(
-            actor=actor,
-            action="customer.transferred",
-            target=customer,
-            changes={"owner": [before, to.pk], "reason": reason},
+        owner_change(
+            customer=customer, to=to, kind=OwnershipKind.TRANSFERRED, actor=actor, reason=reason
         )
     return customer
 
@@ -244,7 +243,15 @@ def customer_merge(*, actor: User, survivor: Customer, merged: Customer, reason:
             "contacts": Contact.objects.filter(customer=merged).update(customer=survivor),
             "needs": Need.objects.filter(customer=merged).update(customer=survivor),
             "notes": CollaborationNote.objects.filter(customer=merged).update(customer=survivor),
+            "follow_ups": FollowUp.objects.filter(customer=merged).update(customer=survivor),
+            # The account team comes along, except people already on the survivor's team
+            # (and its owner).
+            "team": TeamMember.objects.filter(customer=merged)
+            .exclude(user__in=TeamMember.objects.filter(customer=survivor).values("user"))
+            .exclude(user=survivor.owner)
+            .update(customer=survivor),
         }
+        TeamMember.objects.filter(customer=merged).delete()
         for model in (CustomerName, CustomerNameGram, CustomerPhone, CustomerDomain):
             model.objects.filter(customer=merged).update(customer=survivor)
         Dispute.objects.filter(other_customer=merged, status=DisputeStatus.OPEN).exclude(
@@ -256,9 +263,20 @@ def customer_merge(*, actor: User, survivor: Customer, merged: Customer, reason:
             survivor.tax_id = tax_id
             survivor.save(update_fields=["tax_id"])
         before_owner = merged.owner_id
+        if merged.owner_id is not None:
+            OwnershipEvent.objects.create(
+                customer=merged,
+                kind=OwnershipKind.MERGED,
+                from_owner_id=merged.owner_id,
+                to_owner_id=survivor.owner_id,
+                actor=actor,
+                reason=f"→ {survivor.code}: {reason}"[:300],
+                at=clock.now(),
+            )
         merged.merged_into = survivor
         merged.owner = None
-        merged.save(update_fields=["merged_into", "owner"])
+        merged.owned_since = None
+        merged.save(update_fields=["merged_into", "owner", "owned_since"])
         audit_record(
             actor=actor,
             action="customer.merged",

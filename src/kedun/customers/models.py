@@ -66,10 +66,27 @@ class Customer(models.Model):
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
     )
+    # The pool clock (MISSION §4). `owned_since`: when the current owner got the customer
+    # (null in the pool). `last_follow_up_at` above is the last *qualifying* follow-up.
+    owned_since = models.DateTimeField(_("owned since"), null=True, blank=True)
+    pool_entered_at = models.DateTimeField(_("in the pool since"), null=True, blank=True)
+    # The department whose pool holds the customer (the last owner's), for pool scoping.
+    pool_department = models.ForeignKey(
+        "org.Department", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    on_hold = models.BooleanField(_("on hold"), default=False)  # a manager's exemption
+    last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
+    # Set when the owner was warned of the coming release; cleared when the clock restarts.
+    release_warned_at = models.DateTimeField(null=True, blank=True)
+    next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer")
-        indexes = [models.Index(fields=["owner", "registered_at"], name="customer_owner_idx")]
+        indexes = [
+            models.Index(fields=["owner", "registered_at"], name="customer_owner_idx"),
+            models.Index(fields=["pool_entered_at"], name="customer_pool_idx"),
+            models.Index(fields=["owner", "next_follow_up_on"], name="customer_due_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(stage__in=Stage.values), name="customer_stage_known"
@@ -296,3 +313,120 @@ class CustomerNameGramStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gram}: {self.count}"
+
+
+class FollowUpKind(models.TextChoices):
+    CALL = "call", _("Call")
+    VISIT = "visit", _("Visit")
+    WECHAT = "wechat", _("WeChat")
+    EMAIL = "email", _("Email")
+    MEETING = "meeting", _("Meeting")
+    OTHER = "other", _("Other")
+
+
+class FollowUp(models.Model):
+    """跟进: a contact with the customer. A qualifying one restarts the pool clock."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="follow_ups")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("type"), max_length=10, choices=FollowUpKind.choices)
+    content = models.TextField(_("content"))
+    happened_at = models.DateTimeField(_("when"))
+    next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True)
+    qualifying = models.BooleanField(default=False)  # counted by the pool rules when logged
+
+    class Meta:
+        verbose_name = _("follow-up")
+        indexes = [models.Index(fields=["customer", "happened_at"], name="follow_up_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=FollowUpKind.values), name="follow_up_kind_known"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.content[:40]
+
+
+class TeamAccess(models.TextChoices):
+    READ = "read", _("Read")
+    WRITE = "write", _("Read and write")
+
+
+class TeamMember(models.Model):
+    """A collaborator on a customer besides its owner (the account team, MISSION §3). Sees the
+    customer unmasked; with write access logs follow-ups; never transfers or releases it."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="team")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="team_memberships"
+    )
+    access = models.CharField(_("access"), max_length=5, choices=TeamAccess.choices)
+    until = models.DateField(_("until"), null=True, blank=True)  # inclusive; null: no end
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    added_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("team member")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "user"], name="team_member_once"),
+            models.CheckConstraint(
+                condition=models.Q(access__in=TeamAccess.values), name="team_access_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "until"], name="team_member_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.customer}"
+
+
+class OwnershipKind(models.TextChoices):
+    REGISTERED = "registered", _("Registered")
+    IMPORTED = "imported", _("Imported")
+    CLAIMED = "claimed", _("Claimed from the pool")
+    ASSIGNED = "assigned", _("Assigned from the pool")
+    RELEASED_AUTO = "released_auto", _("Released automatically")
+    RELEASED_MANUAL = "released_manual", _("Released by hand")
+    TRANSFERRED = "transferred", _("Transferred")
+    HANDED_OVER = "handed_over", _("Handed over")
+    MERGED = "merged", _("Merged")
+
+
+RELEASE_KINDS = (OwnershipKind.RELEASED_AUTO, OwnershipKind.RELEASED_MANUAL)
+
+
+class OwnershipEvent(models.Model):
+    """One change of owner, with who did it and the rule or reason (MISSION §4)."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="ownership_events"
+    )
+    kind = models.CharField(max_length=20, choices=OwnershipKind.choices)
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    actor = models.ForeignKey(  # null: the system (the sweep)
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("ownership event")
+        indexes = [
+            models.Index(fields=["customer", "at"], name="ownership_customer_idx"),
+            models.Index(fields=["to_owner", "kind", "at"], name="ownership_claims_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=OwnershipKind.values), name="ownership_kind_known"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.kind}"

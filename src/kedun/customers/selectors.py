@@ -3,14 +3,15 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from kedun.core.errors import NotFound
 from kedun.org.models import Department, User
 from kedun.org.selectors import scope_filter
 
+from .access import active_team_q
 from .contact_identity import mask_text
-from .models import CollaborationNote, Customer
+from .models import CollaborationNote, Customer, TeamMember
 from .presentation import mask_phones
 
 
@@ -28,10 +29,13 @@ class CustomerFilters:
 def customer_list_visible_to(
     *, viewer: User, search: str = "", filters: CustomerFilters | None = None
 ) -> QuerySet[Customer]:
+    # The viewer's data scope, plus the customers whose account team the viewer is on.
+    visible = scope_filter(viewer=viewer, owner_field="owner")
+    if visible:  # an empty Q is "everything": OR-ing it would narrow it instead
+        on_team = TeamMember.objects.filter(active_team_q(), user=viewer).values("customer_id")
+        visible |= Q(pk__in=on_team)
     customers = (
-        Customer.objects.filter(
-            scope_filter(viewer=viewer, owner_field="owner"), merged_into__isnull=True
-        )
+        Customer.objects.filter(visible, merged_into__isnull=True)
         .select_related("owner", "owner__department")
         .order_by("-registered_at", "-pk")
     )

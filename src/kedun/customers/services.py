@@ -17,7 +17,7 @@ from .disputes import dispute_open_for_possible
 from .identity.keys import IdentityKeys, identity_keys
 from .identity_index import identity_index_write
 from .matching import DUPLICATE, duplicates_find
-from .models import Contact, Customer, customer_number
+from .models import Contact, Customer, OwnershipEvent, OwnershipKind, customer_number
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,7 @@ def customer_register(
             owner=owner,
             registered_by=actor,
             registered_at=now,
+            owned_since=now,
             **{
                 field: str(value).strip()[: _DETAIL_LIMITS[field]]
                 for field, value in (details or {}).items()
@@ -190,6 +191,13 @@ def customer_register(
                 wechat=contact.wechat.strip(),
             )
         identity_index_write(customer, keys)
+        OwnershipEvent.objects.create(
+            customer=customer,
+            kind=OwnershipKind.REGISTERED,
+            to_owner=owner,
+            actor=actor,
+            at=now,
+        )
         audit_record(
             actor=actor,
             action="customer.registered",

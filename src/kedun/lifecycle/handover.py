@@ -1,0 +1,120 @@
+"""Departure handover (离职交接, MISSION §4): a leaving rep is deactivated and everything they
+held moves, in one transaction, to the chosen reps (in turn) or to the pool, with a report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kedun.audit.services import audit_record
+from kedun.core import clock
+from kedun.core.errors import Forbidden, Invalid
+from kedun.customers.models import Customer, Need, NeedStatus, OwnershipKind, TeamMember
+from kedun.customers.ownership import owner_change
+from kedun.notifications.services import notify
+from kedun.org.models import Role, User
+from kedun.org.services import user_revoke_access
+
+from .services import CLAIMING_ROLES, manages
+
+
+@dataclass
+class HandoverReport:
+    user: str
+    to: list[str]  # usernames; empty: the pool
+    customers: int = 0
+    open_needs: int = 0
+    follow_ups_due: int = 0
+    team_places_ended: int = 0
+    by_recipient: dict[str, int] = field(default_factory=dict)  # "" is the pool
+    moved: list[tuple[str, str, str]] = field(default_factory=list)  # code, name, to
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "user": self.user,
+            "to": self.to or "pool",
+            "customers": self.customers,
+            "open_needs": self.open_needs,
+            "follow_ups_due": self.follow_ups_due,
+            "team_places_ended": self.team_places_ended,
+            "by_recipient": self.by_recipient,
+        }
+
+
+def handover(
+    *, actor: User | None, user: User, to: list[User] | None, reason: str = ""
+) -> HandoverReport:
+    """Deactivate `user` and move their customers to `to` (round robin) or, when `to` is
+    empty or None, to the pool. `actor` None is the command line."""
+    recipients = list(to or [])
+    if actor is not None and not (
+        actor.role == Role.ADMIN or (actor.role == Role.MANAGER and manages(actor, user))
+    ):
+        raise Forbidden(_("Only the boss or the leaver's manager can hand over their customers."))
+    if any(r.pk == user.pk for r in recipients):
+        raise Invalid(_("The customers cannot be handed over to the person who is leaving."))
+    for recipient in recipients:
+        if not recipient.is_active or not recipient.has_role(*CLAIMING_ROLES):
+            raise Invalid(_("%(name)s cannot own customers.") % {"name": recipient.display_name})
+        if actor is not None and not manages(actor, recipient):
+            raise Forbidden(
+                _("You can hand over only to people you manage: %(name)s.")
+                % {"name": recipient.display_name}
+            )
+    reason = reason.strip() or _("departure of %(name)s") % {"name": user.display_name}
+    report = HandoverReport(user=user.username, to=[r.username for r in recipients])
+    with transaction.atomic():
+        # Access first: the leaver's sessions and token stop working in this same commit.
+        user_revoke_access(actor=actor, user=user)
+        customers = list(
+            Customer.objects.select_for_update(of=("self",))
+            .select_related("owner")
+            .filter(owner=user, merged_into__isnull=True)
+            .order_by("pk")
+        )
+        today = timezone.localdate(clock.now())
+        report.customers = len(customers)
+        report.open_needs = Need.objects.filter(
+            customer__in=[c.pk for c in customers], status=NeedStatus.OPEN
+        ).count()
+        report.follow_ups_due = sum(1 for c in customers if c.next_follow_up_on is not None)
+        for number, customer in enumerate(customers):
+            recipient: User | None = recipients[number % len(recipients)] if recipients else None
+            owner_change(
+                customer=customer,
+                to=recipient,
+                kind=OwnershipKind.HANDED_OVER,
+                actor=actor,
+                reason=reason,
+            )
+            key = recipient.username if recipient else ""
+            report.by_recipient[key] = report.by_recipient.get(key, 0) + 1
+            report.moved.append((customer.code, customer.name, key))
+        ended = TeamMember.objects.filter(user=user).filter(
+            Q(until__isnull=True) | Q(until__gte=today)
+        )
+        report.team_places_ended = ended.count()
+        ended.delete()
+        audit_record(
+            actor=actor,
+            action="user.handed_over",
+            target=user,
+            changes={**report.as_json(), "reason": reason},
+        )
+        for recipient in recipients:
+            count = report.by_recipient.get(recipient.username, 0)
+            if count:
+                notify(
+                    recipients=[recipient],
+                    kind="handover_received",
+                    title=_("%(count)d customers of %(name)s are now yours")
+                    % {"count": count, "name": user.display_name},
+                    body=reason,
+                    url=reverse("my-customers"),
+                )
+    return report

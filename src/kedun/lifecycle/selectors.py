@@ -1,0 +1,133 @@
+"""Reads of the lifecycle: my customers with their countdowns, the pool, today's follow-ups,
+the ownership history, the account team, and key customers that hang on one person."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from kedun.core import clock
+from kedun.customers.models import Customer, FollowUp, OwnershipEvent, TeamMember
+from kedun.org.models import User
+from kedun.org.selectors import scope_filter
+
+from .rules import Deadline, RuleBook, release_deadline
+from .services import pool_visible
+
+
+@dataclass(frozen=True)
+class Countdown:
+    deadline: Deadline | None
+    days_left: int | None  # whole days until release; 0 = today; None = not scheduled
+
+    @property
+    def urgent(self) -> bool:
+        return self.days_left is not None and self.days_left <= 3
+
+
+def countdown(
+    customer: Customer, *, now: dt.datetime | None = None, book: RuleBook | None = None
+) -> Countdown:
+    now = now or clock.now()
+    deadline = release_deadline(customer, now=now, book=book)
+    if deadline is None:
+        return Countdown(None, None)
+    seconds_left = (deadline.at - now).total_seconds()
+    # "Released in 5 days" while 4 days and a few hours remain: round up, as people count.
+    return Countdown(deadline, max(0, math.ceil(seconds_left / 86400)))
+
+
+def my_customers(*, viewer: User, search: str = "") -> QuerySet[Customer]:
+    customers = Customer.objects.filter(owner=viewer, merged_into__isnull=True).select_related(
+        "owner", "owner__department"
+    )
+    if search.strip():
+        customers = customers.filter(name__icontains=search.strip())
+    return customers.order_by("next_follow_up_on", "-pk")
+
+
+def with_countdowns(
+    customers: list[Customer], *, now: dt.datetime | None = None
+) -> list[tuple[Customer, Countdown]]:
+    book = RuleBook.load()
+    now = now or clock.now()
+    return [(c, countdown(c, now=now, book=book)) for c in customers]
+
+
+def pool_list(
+    *, viewer: User, search: str = "", department_id: int | None = None
+) -> QuerySet[Customer]:
+    customers = (
+        Customer.objects.filter(owner__isnull=True, merged_into__isnull=True)
+        .filter(pool_visible(viewer=viewer))
+        .select_related("pool_department")
+        .order_by("-pool_entered_at", "-pk")
+    )
+    if search.strip():
+        customers = customers.filter(name__icontains=search.strip())
+    if department_id:
+        customers = customers.filter(pool_department_id=department_id)
+    return customers
+
+
+def follow_ups_due(*, viewer: User, on: dt.date | None = None) -> QuerySet[Customer]:
+    """Customers the viewer owns or helps on whose next follow-up is due (today or overdue)."""
+    on = on or timezone.localdate(clock.now())
+    teams = TeamMember.objects.filter(user=viewer).filter(Q(until__isnull=True) | Q(until__gte=on))
+    return (
+        Customer.objects.filter(merged_into__isnull=True, next_follow_up_on__lte=on)
+        .filter(Q(owner=viewer) | Q(pk__in=teams.values("customer_id")))
+        .select_related("owner")
+        .order_by("next_follow_up_on", "pk")
+    )
+
+
+def follow_up_list(*, customer: Customer) -> QuerySet[FollowUp]:
+    return (
+        FollowUp.objects.filter(customer=customer)
+        .select_related("author")
+        .order_by("-happened_at", "-pk")
+    )
+
+
+def ownership_history(*, customer: Customer) -> QuerySet[OwnershipEvent]:
+    return (
+        OwnershipEvent.objects.filter(customer=customer)
+        .select_related("from_owner", "to_owner", "actor")
+        .order_by("-at", "-pk")
+    )
+
+
+def team_of(*, customer: Customer, include_expired: bool = False) -> QuerySet[TeamMember]:
+    team = TeamMember.objects.filter(customer=customer).select_related("user", "user__department")
+    if not include_expired:
+        today = timezone.localdate(clock.now())
+        team = team.filter(Q(until__isnull=True) | Q(until__gte=today))
+    return team.order_by("added_at")
+
+
+def key_customers_single_threaded(*, viewer: User, grade: str = "A") -> QuerySet[Customer]:
+    """Key customers only one person in the company knows: the owner and no active
+    collaborator (MISSION §3 — at least two people should know an A-grade customer)."""
+    today = timezone.localdate(clock.now())
+    return (
+        Customer.objects.filter(
+            scope_filter(viewer=viewer, owner_field="owner"),
+            grade=grade,
+            owner__isnull=False,
+            merged_into__isnull=True,
+        )
+        .annotate(
+            helpers=Count(
+                "team",
+                filter=Q(team__until__isnull=True) | Q(team__until__gte=today),
+            )
+        )
+        .filter(helpers=0)
+        .select_related("owner", "owner__department")
+        .order_by("owner__username", "name")
+    )
