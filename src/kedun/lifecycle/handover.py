@@ -84,15 +84,15 @@ def handover(
         ).count()
         report.follow_ups_due = sum(1 for c in customers if c.next_follow_up_on is not None)
         for number, customer in enumerate(customers):
-            recipient: User | None = recipients[number % len(recipients)] if recipients else None
+            receiver: User | None = recipients[number % len(recipients)] if recipients else None
             owner_change(
                 customer=customer,
-                to=recipient,
+                to=receiver,
                 kind=OwnershipKind.HANDED_OVER,
                 actor=actor,
                 reason=reason,
             )
-            key = recipient.username if recipient else ""
+            key = receiver.username if receiver else ""
             report.by_recipient[key] = report.by_recipient.get(key, 0) + 1
             report.moved.append((customer.code, customer.name, key))
         ended = TeamMember.objects.filter(user=user).filter(
