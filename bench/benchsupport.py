@@ -16,6 +16,9 @@ from kedun.customers.models import (
     CustomerNameGram,
     CustomerNameGramStat,
     CustomerPhone,
+    FollowUp,
+    OwnershipEvent,
+    TeamMember,
 )
 from kedun.org.models import Department, Role, User
 
@@ -30,6 +33,9 @@ def customers_reset() -> None:
             CustomerPhone,
             CustomerDomain,
             Contact,
+            FollowUp,
+            TeamMember,
+            OwnershipEvent,
         ):
             model.objects.all().delete()
         Customer.objects.all().delete()

@@ -17,7 +17,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import CharField, Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.expressions import Case, When
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -31,6 +32,7 @@ from kedun.org.models import User
 from .rules import DEAL_STAGES, Policy, RuleBook, Terms, grades
 
 ROWS_PER_BATCH = 20_000  # customers examined per transaction (owners are never split)
+RELEASED_AUTO = OwnershipKind.RELEASED_AUTO.value
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,6 @@ class Group:
         return Q(on_hold=True) | Q(
             last_order_at__gte=now - dt.timedelta(days=self.policy.order_exempt_days)
         )
-
-    def reason(self, now: dt.datetime, owned_since: dt.datetime, last: dt.datetime | None) -> str:
-        silent_since = now - dt.timedelta(days=self.terms.no_follow_up_days)
-        if owned_since < silent_since and (last is None or last < silent_since):
-            return f"no_follow_up:{self.terms.no_follow_up_days}"
-        return f"no_deal:{self.terms.no_deal_days}"
 
 
 def groups(book: RuleBook) -> list[Group]:
@@ -172,6 +168,7 @@ def _sweep_batch(
             released[owner_id].append(name)
         for owner_id, name in _warn(_to_warn(in_group, group, now), now):
             warned[owner_id].append(name)
+            result.warned += 1
     if not dry_run:
         _tell_owners(released, warned)
 
@@ -189,46 +186,61 @@ def _locked_rows(queryset: QuerySet[Customer], *fields: str) -> list[tuple]:
     return list(queryset.values_list(*fields))
 
 
+def _reason_sql(group: Group, now: dt.datetime) -> Case:
+    """The rule that releases a customer, computed by the database with the row."""
+    silent_since = now - dt.timedelta(days=group.terms.no_follow_up_days)
+    return Case(
+        When(
+            Q(owned_since__lt=silent_since)
+            & (Q(last_follow_up_at__isnull=True) | Q(last_follow_up_at__lt=silent_since)),
+            then=Value(f"no_follow_up:{group.terms.no_follow_up_days}"),
+        ),
+        default=Value(f"no_deal:{group.terms.no_deal_days}"),
+        output_field=CharField(),
+    )
+
+
 def _release(
     due: QuerySet[Customer], group: Group, now: dt.datetime, result: SweepResult
 ) -> list[tuple[int, str]]:
+    # Read as plain ints and strings (no datetime conversions), locked on PostgreSQL.
     rows = _locked_rows(
-        due, "pk", "owner_id", "owner__department_id", "owned_since", "last_follow_up_at", "name"
+        due.annotate(rule=_reason_sql(group, now)), "pk", "owner_id", "rule", "name"
     )
     if not rows:
         return []
-    by_department: dict[int, list[int]] = defaultdict(list)
-    events = []
-    released = []
-    for pk, owner_id, department_id, owned_since, last_follow_up_at, _name in rows:
-        reason = group.reason(now, owned_since, last_follow_up_at)
-        result.by_reason[reason] = result.by_reason.get(reason, 0) + 1
-        by_department[department_id].append(pk)
-        events.append((pk, OwnershipKind.RELEASED_AUTO.value, owner_id, None, None, reason, now))
-        released.append((pk, owner_id, reason))
+    at = connection.ops.adapt_datetimefield_value(now)
     insert_values(
         OwnershipEvent._meta.db_table,
         ("customer_id", "kind", "from_owner_id", "to_owner_id", "actor_id", "reason", "at"),
-        [(*row[:-1], connection.ops.adapt_datetimefield_value(row[-1])) for row in events],
+        [(pk, RELEASED_AUTO, owner_id, None, None, rule, at) for pk, owner_id, rule, _n in rows],
     )
-    for department_id, ids in by_department.items():
-        for start in range(0, len(ids), 5000):
-            Customer.objects.filter(pk__in=ids[start : start + 5000]).update(
-                owner=None,
-                owned_since=None,
-                pool_entered_at=now,
-                pool_department_id=department_id,
-                release_warned_at=None,
-            )
+    ids = [pk for pk, _owner, _rule, _name in rows]
+    owners_department = User.objects.filter(pk=OuterRef("owner_id")).values("department_id")
+    for start in range(0, len(ids), 5000):
+        # One statement per chunk; the pool department is read from the old owner in the
+        # same UPDATE (every SET sees the row as it was).
+        Customer.objects.filter(pk__in=ids[start : start + 5000]).update(
+            pool_department_id=Subquery(owners_department),
+            owner=None,
+            owned_since=None,
+            pool_entered_at=now,
+            release_warned_at=None,
+        )
+    for _pk, _owner, rule, _name in rows:
+        result.by_reason[rule] = result.by_reason.get(rule, 0) + 1
     audit_record(
         actor=None,
         actor_label="pool-sweep",
         action="customer.released_auto",
         object_type="customers.customer",
-        changes={"at": now.isoformat(), "released": released},
+        changes={
+            "at": now.isoformat(),
+            "released": [[pk, owner_id, rule] for pk, owner_id, rule, _n in rows],
+        },
     )
     result.released += len(rows)
-    return [(owner_id, name) for _pk, owner_id, _d, _o, _l, name in rows]
+    return [(owner_id, name) for _pk, owner_id, _rule, name in rows]
 
 
 def _warn(to_warn: QuerySet[Customer], now: dt.datetime) -> list[tuple[int, str]]:
@@ -241,13 +253,14 @@ def _warn(to_warn: QuerySet[Customer], now: dt.datetime) -> list[tuple[int, str]
 
 def _tell_owners(released: dict[int, list[str]], warned: dict[int, list[str]]) -> None:
     users = User.objects.in_bulk(set(released) | set(warned))
+    pool_url, mine_url = reverse("pool"), reverse("my-customers")
     for owner_id, names in released.items():
         notify(
             recipients=[users.get(owner_id)],
             kind="pool_released",
             title=_("%(count)d of your customers went back to the pool") % {"count": len(names)},
             body=_list(names),
-            url=reverse("pool"),
+            url=pool_url,
         )
     for owner_id, names in warned.items():
         notify(
@@ -256,7 +269,7 @@ def _tell_owners(released: dict[int, list[str]], warned: dict[int, list[str]]) -
             title=_("%(count)d of your customers will go back to the pool soon: follow up")
             % {"count": len(names)},
             body=_list(names),
-            url=reverse("my-customers"),
+            url=mine_url,
         )
 
 
