@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/dedup_dev.py
 	$(BIN)/python bench/audit_verify.py
 	$(BIN)/python bench/registry_scale.py
+	$(BIN)/python bench/pool_sweep.py
 
 # Regenerate translation catalogues after changing UI text (needs GNU gettext).
 messages: $(STAMP)

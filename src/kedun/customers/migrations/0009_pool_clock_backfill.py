@@ -14,19 +14,17 @@ def backfill(apps, schema_editor):
     Customer.objects.filter(
         owner__isnull=True, merged_into__isnull=True, pool_entered_at__isnull=True
     ).update(pool_entered_at=F("registered_at"))
-    events = [
-        OwnershipEvent(
-            customer_id=pk,
-            kind="registered",
-            to_owner_id=owner_id,
-            actor_id=registered_by_id,
-            at=registered_at,
+    # One set-based statement: a registry of a million customers upgrades in seconds.
+    quote = schema_editor.connection.ops.quote_name
+    events, customers = OwnershipEvent._meta.db_table, Customer._meta.db_table
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(events)} "
+            "(customer_id, kind, from_owner_id, to_owner_id, actor_id, reason, at) "
+            f"SELECT c.id, 'registered', NULL, c.owner_id, c.registered_by_id, '', c.registered_at "
+            f"FROM {quote(customers)} c WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {quote(events)} e WHERE e.customer_id = c.id)"
         )
-        for pk, owner_id, registered_by_id, registered_at in Customer.objects.filter(
-            ownership_events__isnull=True
-        ).values_list("pk", "owner_id", "registered_by_id", "registered_at")
-    ]
-    OwnershipEvent.objects.bulk_create(events, batch_size=2000)
 
 
 class Migration(migrations.Migration):
