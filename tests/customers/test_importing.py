@@ -115,3 +115,10 @@ def test_an_unreadable_file_is_refused_whole(cast, tmp_path):
     with pytest.raises(CommandError, match="no active user"):
         call_command("import-customers", str(path), "--owner", "ghost")
     assert Customer.objects.count() == 0
+
+
+def test_an_invalid_row_is_reported_with_its_name_under_chinese_headers(cast, tmp_path):
+    text = "客户名称,负责人,登记时间\n杭州市蓝海科技有限公司,east_rep,not-a-date\n"
+    lines, summary = run_import(tmp_path, text)
+    assert summary["invalid"] == 1
+    assert lines[0].startswith("line 2: invalid: 杭州市蓝海科技有限公司 — ")

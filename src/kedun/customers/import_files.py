@@ -70,6 +70,7 @@ class RowError:
     line: int
     reason: Any
     raw: dict[str, str] = field(default_factory=dict, hash=False)
+    name: str = ""  # the customer name cell, whatever the header was called
 
 
 class ImportFileError(Exception):
@@ -589,7 +590,7 @@ class _Reader:
             except _RowProblem as problem:
                 raw = {c.label: texts[c.index] for c in columns if texts[c.index] or not c.blank}
                 raw.update(extra)  # adds the cells to the right of the header
-                errors.append(RowError(line=line, reason=problem.reason, raw=raw))
+                errors.append(RowError(line=line, reason=problem.reason, raw=raw, name=name))
                 continue
             imported.append(
                 ImportRow(

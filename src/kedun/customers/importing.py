@@ -24,7 +24,7 @@ from .identity.keys import IdentityKeys, identity_keys
 from .identity.regions import Region
 from .import_files import ImportRow, RowError
 from .matching import DUPLICATE, Candidate, duplicates_find_many
-from .models import Customer
+from .models import Customer, CustomerName, CustomerNameGram, CustomerPhone
 
 BATCH = 5000
 
@@ -76,10 +76,17 @@ def customers_import(
 
         raise Forbidden()
     report = ImportReport(rows=len(rows) + len(row_errors))
-    report.invalid += [SkippedRow(e.line, e.raw.get("name", ""), str(e.reason)) for e in row_errors]
+    report.invalid += [SkippedRow(e.line, e.name, str(e.reason)) for e in row_errors]
     users = {u.username.lower(): u for u in User.objects.filter(is_active=True)}
     with _bulk_write_mode():
         _import_batches(actor, rows, users, default_owner, report)
+    if report.imported and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Fresh statistics for the tables the duplicate check plans its queries on: after a
+        # large import the planner otherwise works from counts autovacuum has not caught up
+        # with, and single checks got slower until it did (measured in bench/registry_scale).
+        with connection.cursor() as cursor:
+            for model in (Customer, CustomerName, CustomerNameGram, CustomerPhone):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return report
 
 
