@@ -115,7 +115,7 @@ def owner_batches(rows_per_batch: int) -> list[list[int]]:
     """Owners in batches of about `rows_per_batch` customers (one owner is never split, so
     a rep's notification covers all their customers)."""
     counts = (
-        Customer.objects.filter(owner__isnull=False, merged_into__isnull=True)
+        Customer.objects.filter(owner__isnull=False)
         .values_list("owner_id")
         .annotate(n=Count("id"))
         .order_by("owner_id")
@@ -154,7 +154,9 @@ def _sweep_batch(
     dry_run: bool,
     result: SweepResult,
 ) -> None:
-    batch = Customer.objects.filter(owner_id__in=owners, merged_into__isnull=True)
+    # No "not merged" condition: a merged record has no owner. (With it SQLite walked the
+    # merged_into index — every row — instead of the owner index: 50 s a sweep at 1M.)
+    batch = Customer.objects.filter(owner_id__in=owners)
     released: dict[int, list[str]] = defaultdict(list)  # owner → customer names
     warned: dict[int, list[str]] = defaultdict(list)
     for group in rule_groups:
