@@ -31,7 +31,7 @@ from kedun.customers.models import (
 )
 from kedun.customers.ownership import owner_change
 from kedun.notifications.services import notify
-from kedun.org.models import Role, User
+from kedun.org.models import Department, Role, User
 from kedun.org.selectors import subordinate_ids
 
 from .rules import DEAL_STAGES, Policy, RuleBook, grades
@@ -324,8 +324,21 @@ def pool_visible(*, viewer: User) -> Q:
     the viewer's own branch (top-level department) — MISSION §4 "pools are scoped"."""
     if viewer.role == Role.ADMIN or viewer.data_scope == "all":
         return Q()
-    top = "/".join(viewer.department.path.split("/")[:2]) + "/"
-    return Q(pool_department__isnull=True) | Q(pool_department__path__startswith=top)
+    branch = branch_path(viewer.department)
+    if branch is None:  # the viewer sits at the company level: every branch's pool
+        return Q()
+    return Q(pool_department__isnull=True) | Q(pool_department__path__startswith=branch)
+
+
+def branch_path(department: Department) -> str | None:
+    """The path of the department's branch: its top-level department — or, when one
+    department sits at the top (the company itself), the level below it. None for a
+    department at the company level."""
+    level = 2 if Department.objects.filter(parent__isnull=True).count() == 1 else 1
+    parts = [p for p in department.path.split("/") if p]
+    if len(parts) < level:
+        return None
+    return "/" + "/".join(parts[:level]) + "/"
 
 
 def customer_claim(*, actor: User, customer_id: int) -> Customer:
@@ -334,16 +347,27 @@ def customer_claim(*, actor: User, customer_id: int) -> Customer:
     with transaction.atomic():
         # One rep's claims run one at a time: the holding and daily limits are counted under
         # this lock (SQLite's IMMEDIATE transactions already serialise all writers).
-        actor = User.objects.select_for_update().select_related("department").get(pk=actor.pk)
+        actor = (
+            User.objects.select_for_update(of=("self",))
+            .select_related("department")
+            .get(pk=actor.pk)
+        )
         now = clock.now()
         policy = RuleBook.load().policy(actor.department_id)
         customer = (
             Customer.objects.filter(pk=customer_id, merged_into__isnull=True)
             .filter(pool_visible(viewer=actor))
+            .select_related("owner")
             .first()
         )
         if customer is None:
             raise NotFound()
+        if customer.owner_id is not None:
+            raise Conflict(
+                _("This customer is not in the pool: %(owner)s owns it.")
+                % {"owner": customer.owner.display_name if customer.owner else ""},
+                code="taken",
+            )
         _check_can_hold_one_more(actor, policy, who="self")
         claimed = claims_today(actor, now)
         if claimed >= policy.daily_claims:
@@ -419,7 +443,7 @@ def customer_assign(*, actor: User, customer_id: int, to: User, reason: str = ""
     if not to.is_active or not to.has_role(*CLAIMING_ROLES):
         raise Invalid(_("%(name)s cannot own customers.") % {"name": to.display_name})
     with transaction.atomic():
-        to = User.objects.select_for_update().select_related("department").get(pk=to.pk)
+        to = User.objects.select_for_update(of=("self",)).select_related("department").get(pk=to.pk)
         customer = _locked(customer_id)
         if customer.owner_id is not None:
             raise Conflict(_("This customer is not in the pool."), code="not_in_pool")
