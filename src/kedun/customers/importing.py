@@ -8,7 +8,6 @@ file twice adds nothing (a row whose customer number exists is skipped as alread
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from kedun.audit.services import audit_record
+from kedun.core.db import bulk_write_mode
 from kedun.customers import contact_identity as contacts
 from kedun.org.models import Role, User
 
@@ -78,7 +78,7 @@ def customers_import(
     report = ImportReport(rows=len(rows) + len(row_errors))
     report.invalid += [SkippedRow(e.line, e.name, str(e.reason)) for e in row_errors]
     users = {u.username.lower(): u for u in User.objects.filter(is_active=True)}
-    with _bulk_write_mode():
+    with bulk_write_mode():
         _import_batches(actor, rows, users, default_owner, report)
     if report.imported and connection.vendor == "postgresql" and not connection.in_atomic_block:
         # Fresh statistics for the tables the duplicate check plans its queries on: after a
@@ -131,25 +131,6 @@ def _import_batches(
             in_file.add(item.keys, item.row.line)
             accepted.append((item, candidates, similar))
         _insert(actor, accepted, report)
-
-
-@contextlib.contextmanager
-def _bulk_write_mode() -> Iterator[None]:
-    """SQLite: no automatic WAL checkpoint between the batches of one import. At a million
-    customers each batch dirties thousands of index pages, and checkpointing after every
-    commit wrote the same pages again and again; one checkpoint at the end writes them once."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_autocheckpoint=0")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA wal_autocheckpoint=1000")
-            if not connection.in_atomic_block:  # a checkpoint cannot run inside a transaction
-                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _batches(rows: list[ImportRow], size: int) -> Iterator[list[ImportRow]]:

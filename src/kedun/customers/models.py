@@ -29,7 +29,9 @@ class Customer(models.Model):
     name = models.CharField(_("name"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=100, blank=True)
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.LEAD)
-    # Null while the customer is in the public pool.
+    # Null while the customer is in the public pool. No index of its own: the two indexes
+    # below that start with the owner serve every lookup by owner, and each index on this
+    # column is rewritten whenever a customer changes hands (a sweep releases thousands).
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -37,6 +39,7 @@ class Customer(models.Model):
         blank=True,
         related_name="owned_customers",
         verbose_name=_("owner"),
+        db_index=False,
     )
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -72,7 +75,12 @@ class Customer(models.Model):
     pool_entered_at = models.DateTimeField(_("in the pool since"), null=True, blank=True)
     # The department whose pool holds the customer (the last owner's), for pool scoping.
     pool_department = models.ForeignKey(
-        "org.Department", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "org.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # the pool is read through customer_pool_idx; few departments
     )
     on_hold = models.BooleanField(_("on hold"), default=False)  # a manager's exemption
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
@@ -400,18 +408,33 @@ RELEASE_KINDS = (OwnershipKind.RELEASED_AUTO, OwnershipKind.RELEASED_MANUAL)
 class OwnershipEvent(models.Model):
     """One change of owner, with who did it and the rule or reason (MISSION §4)."""
 
+    # No single-column indexes on the foreign keys: the two indexes below serve every read
+    # (a customer's history; a rep's claims today), users are deactivated rather than
+    # deleted, and a sweep writes hundreds of thousands of these rows at once.
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="ownership_events"
+        Customer, on_delete=models.PROTECT, related_name="ownership_events", db_index=False
     )
     kind = models.CharField(max_length=20, choices=OwnershipKind.choices)
     from_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
     to_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
     actor = models.ForeignKey(  # null: the system (the sweep)
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
     reason = models.CharField(max_length=300, blank=True)
     at = models.DateTimeField()

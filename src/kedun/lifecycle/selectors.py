@@ -12,33 +12,36 @@ from django.utils import timezone
 
 from kedun.core import clock
 from kedun.customers.models import Customer, FollowUp, OwnershipEvent, TeamMember
-from kedun.org.models import User
-from kedun.org.selectors import scope_filter
+from kedun.org.models import Role, User
+from kedun.org.selectors import scope_filter, subordinate_ids
 
 from .rules import Deadline, RuleBook, release_deadline
-from .services import pool_visible
+from .services import CLAIMING_ROLES, pool_visible
 
 
 @dataclass(frozen=True)
 class Countdown:
     deadline: Deadline | None
     days_left: int | None  # whole days until release; 0 = today; None = not scheduled
+    warn_days: int = 3  # the owner's policy: the sweep warns this many days before
 
     @property
     def urgent(self) -> bool:
-        return self.days_left is not None and self.days_left <= 3
+        return self.days_left is not None and self.days_left <= self.warn_days
 
 
 def countdown(
     customer: Customer, *, now: dt.datetime | None = None, book: RuleBook | None = None
 ) -> Countdown:
     now = now or clock.now()
+    book = book or RuleBook.load()
     deadline = release_deadline(customer, now=now, book=book)
     if deadline is None:
         return Countdown(None, None)
     seconds_left = (deadline.at - now).total_seconds()
+    warn_days = book.policy(customer.owner.department_id if customer.owner else None).warn_days
     # "Released in 5 days" while 4 days and a few hours remain: round up, as people count.
-    return Countdown(deadline, max(0, math.ceil(seconds_left / 86400)))
+    return Countdown(deadline, max(0, math.ceil(seconds_left / 86400)), warn_days)
 
 
 def my_customers(*, viewer: User, search: str = "") -> QuerySet[Customer]:
@@ -131,3 +134,17 @@ def key_customers_single_threaded(*, viewer: User, grade: str = "A") -> QuerySet
         .select_related("owner", "owner__department")
         .order_by("owner__username", "name")
     )
+
+
+def reps_managed_by(*, actor: User) -> QuerySet[User]:
+    """The active people who can own customers and whom `actor` manages (services.manages, as a
+    query): the choices when a manager assigns, transfers or hands over customers."""
+    reps = User.objects.filter(is_active=True, role__in=CLAIMING_ROLES).select_related("department")
+    if actor.role == Role.ADMIN:
+        return reps.order_by("department__path", "username")
+    if actor.role != Role.MANAGER or not actor.is_active:
+        return reps.none()
+    managed = Q(pk=actor.pk) | Q(pk__in=subordinate_ids(manager=actor))
+    if actor.data_scope in ("department_tree", "all"):
+        managed |= Q(department__path__startswith=actor.department.path)
+    return reps.filter(managed).order_by("department__path", "username")

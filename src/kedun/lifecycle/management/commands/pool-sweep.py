@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from kedun.lifecycle.sweep import pool_sweep
+from kedun.lifecycle.sweep import ROWS_PER_BATCH, pool_sweep
 
 
 def parse_moment(text: str) -> dt.datetime:
@@ -33,7 +33,9 @@ class Command(BaseCommand):
             "--now", help="pretend it is this moment (ISO 8601; local if no offset)"
         )
         parser.add_argument("--dry-run", action="store_true", help="count, change nothing")
-        parser.add_argument("--batch", type=int, default=20_000, help="customers per transaction")
+        parser.add_argument(
+            "--batch", type=int, default=ROWS_PER_BATCH, help="customers per transaction"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = parse_moment(options["now"]) if options["now"] else None
