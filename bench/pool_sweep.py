@@ -3,10 +3,10 @@ and on PostgreSQL; the load is not counted but reported).
 
 Loads reps in three departments (one with its own release rule) and customers owned for up to
 two years: most followed up every few weeks, a share (--neglected, default 30%) not lately,
-with grades, won stages, orders and manager holds mixed in; then times `pool_sweep` (set-based, batched transactions), a rerun
-(which must release nothing), and the naive approach other CRMs ship — a loop over every owned
-customer computing its deadline and saving the released ones one by one — on a sample,
-extrapolated to the whole registry.
+with grades, won stages, orders and manager holds mixed in. Then times `pool_sweep`
+(set-based, batched transactions), a rerun (which must release nothing), and the naive
+approach other CRMs ship — a loop over every owned customer computing its deadline and saving
+the released ones one by one — on a sample, extrapolated to the whole registry.
 
     python bench/pool_sweep.py [--customers 1000000] [--naive-sample 20000]
     KEDUN_DATABASE_URL=postgres://… python bench/pool_sweep.py

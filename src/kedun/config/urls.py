@@ -8,6 +8,7 @@ from kedun.core import views as core_views
 from kedun.customers import api as customers_api
 from kedun.customers import views as customers_views
 from kedun.jobs import api as jobs_api
+from kedun.lifecycle import api as lifecycle_api
 from kedun.lifecycle import views as lifecycle_views
 from kedun.notifications import api as notification_api
 from kedun.notifications import views as notification_views
@@ -49,6 +50,75 @@ api_v1 = [
         customers_api.DisputeResolveApi.as_view(),
         name="api-dispute-resolve",
     ),
+    path("my/customers/", lifecycle_api.MyCustomersApi.as_view(), name="api-my-customers"),
+    path("my/follow-ups-due/", lifecycle_api.FollowUpsDueApi.as_view(), name="api-follow-ups-due"),
+    path("pool/", lifecycle_api.PoolListApi.as_view(), name="api-pool"),
+    path("pool/settings/", lifecycle_api.PoolSettingsApi.as_view(), name="api-pool-settings"),
+    path(
+        "pool/<int:customer_id>/claim/",
+        lifecycle_api.PoolClaimApi.as_view(),
+        name="api-pool-claim",
+    ),
+    path(
+        "pool/<int:customer_id>/assign/",
+        lifecycle_api.PoolAssignApi.as_view(),
+        name="api-pool-assign",
+    ),
+    path(
+        "customers/<int:customer_id>/release/",
+        lifecycle_api.CustomerReleaseApi.as_view(),
+        name="api-customer-release",
+    ),
+    path(
+        "customers/<int:customer_id>/transfer/",
+        lifecycle_api.CustomerTransferApi.as_view(),
+        name="api-customer-transfer",
+    ),
+    path(
+        "customers/<int:customer_id>/hold/",
+        lifecycle_api.CustomerHoldApi.as_view(),
+        name="api-customer-hold",
+    ),
+    path(
+        "customers/<int:customer_id>/follow-ups/",
+        lifecycle_api.FollowUpListApi.as_view(),
+        name="api-follow-ups",
+    ),
+    path(
+        "customers/<int:customer_id>/team/",
+        lifecycle_api.TeamApi.as_view(),
+        name="api-customer-team",
+    ),
+    path(
+        "customers/<int:customer_id>/team/<str:username>/",
+        lifecycle_api.TeamMemberApi.as_view(),
+        name="api-customer-team-member",
+    ),
+    path(
+        "customers/<int:customer_id>/ownership/",
+        lifecycle_api.OwnershipHistoryApi.as_view(),
+        name="api-ownership-history",
+    ),
+    path(
+        "customers/<int:customer_id>/stage/",
+        lifecycle_api.CustomerStageApi.as_view(),
+        name="api-customer-stage",
+    ),
+    path(
+        "customers/<int:customer_id>/grade/",
+        lifecycle_api.CustomerGradeApi.as_view(),
+        name="api-customer-grade",
+    ),
+    path(
+        "reports/key-customers/",
+        lifecycle_api.KeyCustomersReportApi.as_view(),
+        name="api-key-customers",
+    ),
+    path(
+        "users/<str:username>/handover/",
+        lifecycle_api.HandoverApi.as_view(),
+        name="api-user-handover",
+    ),
     path(
         "notifications/",
         notification_api.NotificationListApi.as_view(),
@@ -88,6 +158,15 @@ urlpatterns = [
     path("my/customers/", lifecycle_views.my_customers_view, name="my-customers"),
     path("my/follow-ups/", lifecycle_views.follow_ups_today_view, name="follow-ups-today"),
     path("pool/", lifecycle_views.pool_view, name="pool"),
+    path("pool/<int:customer_id>/claim/", lifecycle_views.pool_claim_view, name="pool-claim"),
+    path("pool/<int:customer_id>/assign/", lifecycle_views.pool_assign_view, name="pool-assign"),
+    path("pool/settings/", lifecycle_views.pool_settings_view, name="pool-settings"),
+    path("people/handover/", lifecycle_views.handover_view, name="handover"),
+    path(
+        "reports/key-customers/",
+        lifecycle_views.key_customers_view,
+        name="key-customers-report",
+    ),
     path("audit/", audit_views.audit_list, name="audit-list"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

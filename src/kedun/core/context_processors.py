@@ -10,12 +10,20 @@ from kedun.org.models import Role
 
 # (url name, label, roles that see it). Pages check permissions themselves; this only decides
 # what the menu offers each role.
+SELLING = (Role.MANAGER, Role.SALES)
+MANAGING = (Role.ADMIN, Role.MANAGER)
 MENU = [
     ("home", _("Home"), None),
+    ("my-customers", _("My customers"), SELLING),
+    ("follow-ups-today", _("Follow-ups today"), SELLING),
     ("customer-list", _("Customers"), None),
+    ("pool", _("Pool"), (Role.ADMIN, *SELLING)),
     ("registry-search", _("Registry search"), None),
-    ("dispute-queue", _("Disputes"), (Role.ADMIN, Role.MANAGER)),
-    ("user-list", _("People"), (Role.ADMIN, Role.MANAGER)),
+    ("dispute-queue", _("Disputes"), MANAGING),
+    ("key-customers-report", _("Key customers"), MANAGING),
+    ("user-list", _("People"), MANAGING),
+    ("handover", _("Departure handover"), MANAGING),
+    ("pool-settings", _("Pool rules"), MANAGING),
     ("audit-list", _("Audit trail"), (Role.ADMIN, Role.AUDITOR)),
     ("api-docs", _("API"), (Role.ADMIN,)),
 ]
@@ -25,12 +33,20 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     if not user.is_authenticated:
         return {"menu": []}
-    items = []
+    items: list[dict[str, Any]] = []
     for name, label, roles in MENU:
         if roles is None or user.role in roles:
             url = reverse(name)
-            active = request.path == url or (url != "/" and request.path.startswith(url))
-            items.append({"url": url, "label": label, "active": active})
+            items.append({"url": url, "label": label, "active": False})
+    # The page's own entry, or the closest one above it (/pool/settings/ is not /pool/).
+    above = [
+        item
+        for item in items
+        if request.path == item["url"]
+        or (item["url"] != "/" and request.path.startswith(item["url"]))
+    ]
+    if above:
+        max(above, key=lambda item: len(item["url"]))["active"] = True
     from kedun.notifications.selectors import unread_count
 
     return {"menu": items, "unread_notifications": unread_count(user=user)}

@@ -9,7 +9,7 @@ from kedun.audit.services import audit_record
 from kedun.core import clock
 from kedun.org.models import User
 
-from .models import Customer, OwnershipEvent, OwnershipKind
+from .models import Customer, OwnershipEvent, OwnershipKind, TeamMember
 
 
 def owner_change(
@@ -40,10 +40,16 @@ def owner_change(
         customer.owned_since = None
         customer.pool_entered_at = now
         customer.pool_department_id = before.department_id if before else None
+        # A planned follow-up and a manager's hold belonged to the owner who let it go; the
+        # next owner starts clean.
+        customer.next_follow_up_on = None
+        customer.on_hold = False
     else:
         customer.owned_since = now
         customer.pool_entered_at = None
         customer.pool_department = None
+        # The new owner no longer needs a place on the account team.
+        TeamMember.objects.filter(customer=customer, user=to).delete()
     customer.save(
         update_fields=[
             "owner",
@@ -51,6 +57,8 @@ def owner_change(
             "pool_entered_at",
             "pool_department",
             "release_warned_at",
+            "next_follow_up_on",
+            "on_hold",
         ]
     )
     audit_record(

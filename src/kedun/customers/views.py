@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kedun.core.errors import DomainError
+from kedun.lifecycle.views import customer_lifecycle_action, customer_lifecycle_context
 from kedun.org.models import Department, User
 
 from .access import ContactAccess, contact_access, contacts_reveal
@@ -116,6 +117,13 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     viewer = request.user
     assert isinstance(viewer, User)
     customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
+    bound: dict[str, forms.Form] = {}
+    if request.method == "POST" and request.POST.get("action"):
+        # Follow-ups, the account team, release, transfer, hold, stage and grade.
+        outcome = customer_lifecycle_action(request, viewer=viewer, customer=customer)
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        bound = outcome
     access = contact_access(viewer=viewer, customer=customer)
     unmasked = access == ContactAccess.FULL
     if request.method == "POST" and request.POST.get("reveal"):
@@ -129,6 +137,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "data": contact_data(customer, masked=not unmasked),
             "can_reveal": access == ContactAccess.REVEALABLE and not unmasked,
             "timeline": customer_timeline(customer=customer, masked=not unmasked),
+            **customer_lifecycle_context(request, viewer=viewer, customer=customer, bound=bound),
         },
     )
 

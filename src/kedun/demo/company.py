@@ -11,10 +11,13 @@ from pathlib import Path
 import companynameparser
 from django.db import transaction
 
+from kedun.core import clock
 from kedun.customers.models import Customer
 from kedun.customers.services import ContactInput, customer_register
 from kedun.org.models import Department, Role, User
 from kedun.org.services import department_create, user_create
+
+from .lifecycle import RELEASED, customer_life, registration_moment
 
 COMPANY = "客盾示范有限公司"
 DEMO_PASSWORD = "kedun-demo"
@@ -55,6 +58,27 @@ CITIES = {
     "华东销售部": ["上海", "杭州", "南京", "苏州", "宁波", "无锡", "合肥"],
     "华南销售部": ["广州", "深圳", "东莞", "佛山", "厦门", "珠海"],
     "华北销售部": ["北京", "天津", "济南", "青岛", "石家庄", "太原"],
+}
+PROVINCES = {
+    "上海": "上海",
+    "杭州": "浙江",
+    "南京": "江苏",
+    "苏州": "江苏",
+    "宁波": "浙江",
+    "无锡": "江苏",
+    "合肥": "安徽",
+    "广州": "广东",
+    "深圳": "广东",
+    "东莞": "广东",
+    "佛山": "广东",
+    "厦门": "福建",
+    "珠海": "广东",
+    "北京": "北京",
+    "天津": "天津",
+    "济南": "山东",
+    "青岛": "山东",
+    "石家庄": "河北",
+    "太原": "山西",
 }
 INDUSTRIES = [
     "机械制造",
@@ -142,23 +166,43 @@ def _load_customers(users: dict[str, User]) -> int:
     number = 0
     used_names: set[str] = set()
     reps = [p for p in PEOPLE if p.role == Role.SALES]
-    for person in reps:
-        for _index in range(CUSTOMERS_PER_REP):
-            number += 1
-            name = _company_name(rng, person.department, used_names)
-            contacts = [_contact(rng) for _ in range(rng.randint(1, 2))]
-            code = f"D{number:04d}"
-            if code in existing:
-                continue
-            customer_register(
+    now = clock.now()
+    # Each rep's own customers, then two each that are already back in the pool (numbered
+    # after all the others, so adding them left the older demo customers as they were).
+    jobs = [(person, index) for person in reps for index in range(CUSTOMERS_PER_REP)]
+    jobs += [(person, CUSTOMERS_PER_REP + i) for person in reps for i in range(len(RELEASED))]
+    for person, index in jobs:
+        number += 1
+        name, city, industry = _company_name(rng, person.department, used_names)
+        contacts = [_contact(rng) for _ in range(rng.randint(1, 2))]
+        code = f"D{number:04d}"
+        phone = _company_phone(rng, person.department)
+        if code in existing:
+            continue
+        with clock.frozen_at(registration_moment(number, now)):
+            customer = customer_register(
                 actor=users[person.username],
                 name=name,
                 contacts=contacts,
                 code=code,
-                phone=_company_phone(rng, person.department),
+                phone=phone,
                 confirm_possible=True,
+                details={"province": PROVINCES[city], "city": city, "industry": industry},
             )
-            created += 1
+        # A colleague in the same team, for the account teams of a few key customers.
+        team = [p.username for p in reps if p.department == person.department]
+        colleague = users[team[(team.index(person.username) + 1) % len(team)]]
+        extra = index - CUSTOMERS_PER_REP
+        customer_life(
+            customer,
+            number=number,
+            index=index,
+            now=now,
+            manager=users.get(person.manager),
+            colleague=colleague if colleague.username != person.username else None,
+            released_ago=RELEASED[extra] if extra >= 0 else None,
+        )
+        created += 1
     return created
 
 
@@ -170,15 +214,16 @@ def _trade_names() -> list[str]:
     return [name for name in names if 2 <= len(name) <= 4 and "\u4e00" <= name[0] <= "\u9fff"]
 
 
-def _company_name(rng: random.Random, department: str, used: set[str]) -> str:
-    # A fresh trade name for every customer: the demo registry holds no duplicates.
+def _company_name(rng: random.Random, department: str, used: set[str]) -> tuple[str, str, str]:
+    """A company name, with its city and industry. A fresh trade name for every customer:
+    the demo registry holds no duplicates."""
     while True:
         trade = rng.choice(_trade_names())
         if trade not in used:
             used.add(trade)
-            return (
-                rng.choice(CITIES[department]) + trade + rng.choice(INDUSTRIES) + rng.choice(FORMS)
-            )
+            city = rng.choice(CITIES[department])
+            industry = rng.choice(INDUSTRIES)
+            return city + trade + industry + rng.choice(FORMS), city, industry
 
 
 AREA_CODES = {

@@ -7,7 +7,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from kedun.core import clock
@@ -50,7 +50,8 @@ def my_customers(*, viewer: User, search: str = "") -> QuerySet[Customer]:
     )
     if search.strip():
         customers = customers.filter(name__icontains=search.strip())
-    return customers.order_by("next_follow_up_on", "-pk")
+    # Due follow-ups first; customers without a planned one last (on both engines).
+    return customers.order_by(F("next_follow_up_on").asc(nulls_last=True), "-pk")
 
 
 def with_countdowns(

@@ -418,6 +418,7 @@ def customer_claim(*, actor: User, customer_id: int) -> Customer:
             .values_list("from_owner", flat=True)
             .first()
         )
+        TeamMember.objects.filter(customer=customer, user=actor).delete()  # owner now
         OwnershipEvent.objects.create(
             customer=customer,
             kind=OwnershipKind.CLAIMED,
@@ -445,6 +446,8 @@ def customer_assign(*, actor: User, customer_id: int, to: User, reason: str = ""
     with transaction.atomic():
         to = User.objects.select_for_update(of=("self",)).select_related("department").get(pk=to.pk)
         customer = _locked(customer_id)
+        if not Customer.objects.filter(pk=customer.pk).filter(pool_visible(viewer=actor)).exists():
+            raise NotFound()
         if customer.owner_id is not None:
             raise Conflict(_("This customer is not in the pool."), code="not_in_pool")
         now = clock.now()
@@ -543,6 +546,8 @@ def customer_hold(*, actor: User, customer_id: int, hold: bool, reason: str) -> 
     reason = _reason(reason)
     with transaction.atomic():
         customer = _locked(customer_id)
+        if customer.owner_id is None:
+            raise Conflict(_("This customer is in the pool: nothing to hold."), code="in_pool")
         if not actor.has_role(*MANAGING_ROLES) or not manages(actor, customer.owner):
             raise Forbidden(_("Only the owner's manager can put a customer on hold."))
         customer.on_hold = hold

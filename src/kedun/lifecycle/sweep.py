@@ -224,7 +224,7 @@ def _release(rows: list[tuple], now: dt.datetime, result: SweepResult) -> dict[i
     )
     changed = _update_each(
         "owner_id = NULL, owned_since = NULL, release_warned_at = NULL, "
-        "pool_entered_at = %s, pool_department_id = %s",
+        "next_follow_up_on = NULL, pool_entered_at = %s, pool_department_id = %s",
         [(at, departments[owner_id], pk, owner_id) for pk, owner_id, _r, _n in rows],
         ("timestamptz", "bigint", "bigint", "bigint"),
     )
