@@ -332,7 +332,7 @@ def test_a_release_shows_in_the_history_and_the_audit_trail(cast, api, owned):
     assert body["owner"] is None and body["pool_department"] == "华东"
     assert body["masked"] is True and body["release_in_days"] is None
     latest = history.json()["results"][0]
-    assert latest["kind"] == "released_manual" and latest["kind_label"] == "Released by hand"
+    assert latest["kind"] == "released_manual" and latest["kind_label"] == "手动退回公海"
     assert (latest["from_owner"], latest["to_owner"], latest["actor"]) == (
         "east_rep",
         None,

@@ -46,6 +46,9 @@ class Customer(models.Model):
         on_delete=models.PROTECT,
         related_name="registered_customers",
         verbose_name=_("registered by"),
+        # Never looked up by; an index would be one more to rewrite whenever PostgreSQL
+        # writes a new version of the row (every change of owner).
+        db_index=False,
     )
     registered_at = models.DateTimeField(_("registered at"))
     last_follow_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
@@ -67,7 +70,12 @@ class Customer(models.Model):
     website = models.CharField(_("website"), max_length=200, blank=True)
     # A merged record stays findable and points to the customer it became.
     merged_into = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+        db_index=False,  # as registered_by; and SQLite's planner preferred it to the owner's
     )
     # The pool clock (MISSION §4). `owned_since`: when the current owner got the customer
     # (null in the pool). `last_follow_up_at` above is the last *qualifying* follow-up.
