@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "kedun.audit",
     "kedun.customers",
     "kedun.lifecycle",
+    "kedun.sales",
     "kedun.jobs",
     "kedun.notifications",
     "kedun.demo",
