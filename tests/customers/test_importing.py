@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -122,3 +123,30 @@ def test_an_invalid_row_is_reported_with_its_name_under_chinese_headers(cast, tm
     lines, summary = run_import(tmp_path, text)
     assert summary["invalid"] == 1
     assert lines[0].startswith("line 2: invalid: 杭州市蓝海科技有限公司 — ")
+
+
+def test_an_import_on_postgresql_has_the_worker_vacuum_the_registry(
+    transactional_db, cast, tmp_path
+):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("VACUUM is PostgreSQL's; SQLite needs none")
+
+    def vacuums() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = %s",
+                ["customers_customernamegram"],
+            )
+            return cursor.fetchone()[0]
+
+    before = vacuums()
+    run_import(tmp_path, "客户名称,负责人\n杭州市蓝海科技有限公司,east_rep\n")
+    for _ in range(20):  # statistics reach pg_stat_* within moments, not at once
+        if vacuums() > before:
+            break
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+        time.sleep(0.1)
+    assert vacuums() == before + 1

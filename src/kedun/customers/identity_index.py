@@ -131,3 +131,13 @@ def gram_counts_add(counts: Counter[str]) -> None:
                 "WHERE gram = %s",
                 [(n, n, gram) for n, gram in removed],
             )
+
+
+def registry_vacuum_now() -> None:
+    """PostgreSQL: VACUUM (ANALYZE) the customer table and the tables the duplicate check
+    reads, after a bulk load. Outside any transaction (VACUUM cannot run inside one)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return  # SQLite needs none; inside a transaction (a test's) VACUUM cannot run
+    with connection.cursor() as cursor:
+        for model in (Customer, CustomerName, CustomerNameGram, CustomerPhone, CustomerDomain):
+            cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(model._meta.db_table)}")
