@@ -14,6 +14,7 @@ from kedun.notifications import api as notification_api
 from kedun.notifications import views as notification_views
 from kedun.org import api as org_api
 from kedun.org import views as org_views
+from kedun.sales import views as sales_views
 
 api_v1 = [
     path("me/", org_api.MeApi.as_view(), name="api-me"),
@@ -167,6 +168,7 @@ urlpatterns = [
         lifecycle_views.key_customers_view,
         name="key-customers-report",
     ),
+    path("quotes/<int:quote_id>/print/", sales_views.quote_print, name="quote-print"),
     path("audit/", audit_views.audit_list, name="audit-list"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

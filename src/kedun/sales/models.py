@@ -259,9 +259,12 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=OrderStatus.values), name="order_status_known"
             ),
+            # Half a cent of slack: SQLite keeps decimals as binary floats, so net + tax can
+            # come out a hair below the exact total (0.70 + 0.10 < 0.80) and refuse a full
+            # invoice; amounts are whole cents, so no real overshoot fits in the slack.
             models.CheckConstraint(
                 condition=Q(invoiced_total__gte=0)
-                & Q(invoiced_total__lte=F("net_total") + F("tax_total")),
+                & Q(invoiced_total__lte=F("net_total") + F("tax_total") + Decimal("0.005")),
                 name="order_invoiced_within_total",
             ),
             models.CheckConstraint(
@@ -451,7 +454,7 @@ class CommissionEntry(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
     amount = money_field(_("amount"))
     status = models.CharField(max_length=10, choices=CommissionStatus.choices)
-    release_on = models.DateField(_("released on"), null=True, blank=True)
+    release_on = models.DateField(_("release on"), null=True, blank=True)
     created_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
 
@@ -462,6 +465,8 @@ class CommissionEntry(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=CommissionStatus.values), name="commission_status_known"
             ),
+            # One payable and one retained entry per payment at most: a payment accrues once.
+            models.UniqueConstraint(fields=["payment", "status"], name="commission_accrues_once"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,173 @@
+"""Receivables (应收账款, MISSION §5): the open invoices a viewer may see, each with its days
+overdue and its ageing bucket, and the daily reminders of overdue invoices.
+
+The buckets are reports.AGEING_BUCKETS (reports.receivables_ageing sums them per rep): not yet
+due, then 0–30, 31–60, 61–90 and over 90 days past the invoice's due date — due today is 0
+days overdue. Days are the company's local dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from kedun.core import clock
+from kedun.core.errors import Invalid
+from kedun.notifications.models import Notification
+from kedun.notifications.services import notify
+from kedun.org.models import Role, User
+
+from .models import Invoice, Order
+from .money import ZERO
+from .orders import order_visible_filter
+from .reports import AGEING_BUCKETS
+
+OWNER_KIND = "invoices_overdue"
+FINANCE_KIND = "receivables_overdue"
+LISTED = 10  # invoices named in one reminder; the rest are counted
+
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def ageing_bucket(days_overdue: int) -> str:
+    if days_overdue < 0:
+        return "not_due"
+    if days_overdue <= 30:
+        return "0_30"
+    if days_overdue <= 60:
+        return "31_60"
+    if days_overdue <= 90:
+        return "61_90"
+    return "over_90"
+
+
+def _bucket_filter(bucket: str, today: dt.date) -> Q:
+    def days_ago(n: int) -> dt.date:
+        return today - dt.timedelta(days=n)
+
+    return {
+        "not_due": Q(due_on__gt=today),
+        "0_30": Q(due_on__lte=today, due_on__gte=days_ago(30)),
+        "31_60": Q(due_on__lt=days_ago(30), due_on__gte=days_ago(60)),
+        "61_90": Q(due_on__lt=days_ago(60), due_on__gte=days_ago(90)),
+        "over_90": Q(due_on__lt=days_ago(90)),
+    }[bucket]
+
+
+@dataclass(frozen=True)
+class Receivable:
+    invoice: Invoice
+    open_amount: Decimal
+    days_overdue: int  # negative: days until it falls due
+    bucket: str
+
+
+def receivable_of(invoice: Invoice, *, today: dt.date | None = None) -> Receivable:
+    today = today or timezone.localdate(clock.now())
+    days = (today - invoice.due_on).days
+    return Receivable(invoice, invoice.amount - invoice.paid_amount, days, ageing_bucket(days))
+
+
+def receivables_open(
+    *, viewer: User, bucket: str | None = None, today: dt.date | None = None
+) -> QuerySet[Invoice]:
+    """The open invoices (not fully paid) of the orders the viewer may see — optionally of one
+    ageing bucket — oldest due first, each annotated with `open_amount`. For the page to
+    paginate; receivable_of() gives a row its days overdue and bucket."""
+    today = today or timezone.localdate(clock.now())
+    visible = Order.objects.filter(order_visible_filter(viewer=viewer)).values("pk")
+    invoices = (
+        Invoice.objects.filter(order__in=visible, paid_amount__lt=F("amount"))
+        .select_related("order", "order__customer", "order__owner")
+        .annotate(open_amount=ExpressionWrapper(F("amount") - F("paid_amount"), _MONEY))
+        .order_by("due_on", "pk")
+    )
+    if bucket is not None:
+        if bucket not in AGEING_BUCKETS:
+            raise Invalid(_("Unknown ageing bucket."))
+        invoices = invoices.filter(_bucket_filter(bucket, today))
+    return invoices
+
+
+def overdue_reminders_send(now: dt.datetime | None = None) -> int:
+    """Tell each order owner about their overdue invoices, and finance about all of them —
+    once a day per person, however often the job runs. Returns the notifications written."""
+    now = now or clock.now()
+    today = timezone.localdate(now)
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    overdue = list(
+        Invoice.objects.filter(paid_amount__lt=F("amount"), due_on__lt=today)
+        .select_related("order")
+        .order_by("due_on", "pk")
+    )
+    if not overdue:
+        return 0
+    by_owner: dict[int, list[Invoice]] = defaultdict(list)
+    for invoice in overdue:
+        by_owner[invoice.order.owner_id].append(invoice)
+    finance = list(User.objects.filter(role=Role.FINANCE, is_active=True).order_by("pk"))
+    wanted = {
+        **{user.pk: (user, OWNER_KIND, by_owner[user.pk]) for user in _owners(by_owner)},
+        **{user.pk: (user, FINANCE_KIND, overdue) for user in finance},
+    }
+    sent = 0
+    with transaction.atomic():
+        # Locking the recipients makes two runs at once wait for each other, so the second
+        # sees the first one's notifications and sends none.
+        list(User.objects.select_for_update().filter(pk__in=wanted).order_by("pk").values("pk"))
+        already = set(
+            Notification.objects.filter(
+                kind__in=[OWNER_KIND, FINANCE_KIND],
+                created_at__gte=start_of_day,
+                recipient_id__in=wanted,
+            ).values_list("recipient_id", "kind")
+        )
+        for pk, (user, kind, invoices) in sorted(wanted.items()):
+            if (pk, kind) in already:
+                continue
+            sent += len(
+                notify(
+                    recipients=[user],
+                    kind=kind,
+                    title=_title(invoices),
+                    body=_body(invoices, today),
+                )
+            )
+    return sent
+
+
+def _owners(by_owner: dict[int, list[Invoice]]) -> list[User]:
+    return list(User.objects.filter(pk__in=by_owner, is_active=True).order_by("pk"))
+
+
+def _title(invoices: list[Invoice]) -> str:
+    open_amount = sum((i.amount - i.paid_amount for i in invoices), ZERO)
+    return ngettext(
+        "%(count)d overdue invoice, %(amount)s open",
+        "%(count)d overdue invoices, %(amount)s open",
+        len(invoices),
+    ) % {"count": len(invoices), "amount": open_amount}
+
+
+def _body(invoices: list[Invoice], today: dt.date) -> str:
+    lines = [
+        _("%(order)s / %(invoice)s: %(amount)s, %(days)d days overdue")
+        % {
+            "order": i.order.number,
+            "invoice": i.number,
+            "amount": i.amount - i.paid_amount,
+            "days": (today - i.due_on).days,
+        }
+        for i in invoices[:LISTED]
+    ]
+    if len(invoices) > LISTED:
+        lines.append(_("… and %(more)d more") % {"more": len(invoices) - LISTED})
+    return "\n".join(lines)
