@@ -12,8 +12,7 @@ import pytest
 from django.utils import timezone
 
 from kedun.audit.models import AuditEvent
-from kedun.config.env import ConfigError
-from kedun.config.settings import _env_fraction
+from kedun.config.env import ConfigError, env_fraction
 from kedun.core import clock
 from kedun.core.errors import Forbidden, Invalid
 from kedun.notifications.models import Notification
@@ -193,12 +192,12 @@ def test_the_commission_goes_to_the_orders_owner_when_the_cash_arrives(cast):
 def test_a_malformed_commission_rate_stops_start_up_naming_it(monkeypatch, raw):
     monkeypatch.setenv("KEDUN_COMMISSION_RATE", raw)
     with pytest.raises(ConfigError, match=r"KEDUN_COMMISSION_RATE=.* is not a fraction"):
-        _env_fraction("KEDUN_COMMISSION_RATE", "0.03", maximum="0.9999")
+        env_fraction("KEDUN_COMMISSION_RATE", "0.03", maximum="0.9999")
 
 
 def test_a_commission_rate_setting_is_read_exactly(monkeypatch):
     monkeypatch.setenv("KEDUN_COMMISSION_RATE", " 0.025 ")
-    assert _env_fraction("KEDUN_COMMISSION_RATE", "0.03", maximum="0.9999") == Decimal("0.025")
+    assert env_fraction("KEDUN_COMMISSION_RATE", "0.03", maximum="0.9999") == Decimal("0.025")
 
 
 # -- release after the clean period ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import zoneinfo
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -120,4 +121,17 @@ def key_file(path: Path, *, nbytes: int = 48) -> str:
     value = path.read_text().strip()
     if len(value) < 32:
         raise ConfigError(f"{path} holds a key shorter than 32 characters; delete it to regenerate")
+    return value
+
+
+def env_fraction(name: str, default: str, *, maximum: str) -> Decimal:
+    """A rate such as 0.03 (3 %): at most four decimal places, between 0 and `maximum`."""
+    raw = env_str(name, default) or default
+    try:
+        value = Decimal(raw)
+    except ArithmeticError:
+        value = Decimal("NaN")
+    in_range = value.is_finite() and 0 <= value <= Decimal(maximum)
+    if not in_range or value != value.quantize(Decimal("0.0001")):
+        raise ConfigError(f"{name}={raw!r} is not a fraction from 0 to {maximum}, e.g. {default}")
     return value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from kedun.config.env import (
     ConfigError,
     data_dir,
     env_bool,
+    env_fraction,
     env_int,
     env_list,
     env_str,
@@ -186,23 +186,10 @@ KEDUN_CUSTOMER_GRADES = env_list("KEDUN_CUSTOMER_GRADES", ["A", "B", "C", "D"])
 KEDUN_POOL_SWEEP_HOUR = env_int("KEDUN_POOL_SWEEP_HOUR", 2, maximum=23)
 
 
-def _env_fraction(name: str, default: str, *, maximum: str) -> Decimal:
-    """A rate such as 0.03 (3 %): at most four decimal places, between 0 and `maximum`."""
-    raw = env_str(name, default) or default
-    try:
-        value = Decimal(raw)
-    except ArithmeticError:
-        value = Decimal("NaN")
-    in_range = value.is_finite() and 0 <= value <= Decimal(maximum)
-    if not in_range or value != value.quantize(Decimal("0.0001")):
-        raise ConfigError(f"{name}={raw!r} is not a fraction from 0 to {maximum}, e.g. {default}")
-    return value
-
-
 # Commission on collected cash (MISSION §5): the rate where neither the product nor the rep's
 # terms give one; the share of each commission retained; the clean period that releases it.
-KEDUN_COMMISSION_RATE = _env_fraction("KEDUN_COMMISSION_RATE", "0.03", maximum="0.9999")
-KEDUN_COMMISSION_RETAINED = _env_fraction("KEDUN_COMMISSION_RETAINED", "0.30", maximum="1")
+KEDUN_COMMISSION_RATE = env_fraction("KEDUN_COMMISSION_RATE", "0.03", maximum="0.9999")
+KEDUN_COMMISSION_RETAINED = env_fraction("KEDUN_COMMISSION_RETAINED", "0.30", maximum="1")
 KEDUN_COMMISSION_CLEAN_DAYS = env_int("KEDUN_COMMISSION_CLEAN_DAYS", 730, maximum=36500)
 
 MAX_REQUEST_BYTES = env_int("KEDUN_MAX_REQUEST_MB", 10, minimum=1, maximum=1024) * 1024 * 1024
