@@ -14,6 +14,7 @@ from kedun.notifications import api as notification_api
 from kedun.notifications import views as notification_views
 from kedun.org import api as org_api
 from kedun.org import views as org_views
+from kedun.sales import api as sales_api
 from kedun.sales import views as sales_views
 
 api_v1 = [
@@ -120,6 +121,91 @@ api_v1 = [
         lifecycle_api.HandoverApi.as_view(),
         name="api-user-handover",
     ),
+    path("products/", sales_api.ProductListApi.as_view(), name="api-sales-products"),
+    path(
+        "products/<int:product_id>/", sales_api.ProductDetailApi.as_view(), name="api-sales-product"
+    ),
+    path("lost-reasons/", sales_api.LostReasonListApi.as_view(), name="api-sales-lost-reasons"),
+    path("quotes/", sales_api.QuoteListApi.as_view(), name="api-sales-quotes"),
+    path("quotes/<int:quote_id>/", sales_api.QuoteDetailApi.as_view(), name="api-sales-quote"),
+    path(
+        "quotes/<int:quote_id>/submit/",
+        sales_api.QuoteSubmitApi.as_view(),
+        name="api-sales-quote-submit",
+    ),
+    path(
+        "quotes/<int:quote_id>/approve/",
+        sales_api.QuoteApproveApi.as_view(),
+        name="api-sales-quote-approve",
+    ),
+    path(
+        "quotes/<int:quote_id>/reject/",
+        sales_api.QuoteRejectApi.as_view(),
+        name="api-sales-quote-reject",
+    ),
+    path(
+        "quotes/<int:quote_id>/send/", sales_api.QuoteSendApi.as_view(), name="api-sales-quote-send"
+    ),
+    path(
+        "quotes/<int:quote_id>/accept/",
+        sales_api.QuoteAcceptApi.as_view(),
+        name="api-sales-quote-accept",
+    ),
+    path(
+        "quotes/<int:quote_id>/lost/", sales_api.QuoteLostApi.as_view(), name="api-sales-quote-lost"
+    ),
+    path(
+        "quotes/<int:quote_id>/revise/",
+        sales_api.QuoteReviseApi.as_view(),
+        name="api-sales-quote-revise",
+    ),
+    path(
+        "quotes/<int:quote_id>/order/",
+        sales_api.QuoteOrderApi.as_view(),
+        name="api-sales-quote-order",
+    ),
+    path("orders/", sales_api.OrderListApi.as_view(), name="api-sales-orders"),
+    path("orders/<int:order_id>/", sales_api.OrderDetailApi.as_view(), name="api-sales-order"),
+    path(
+        "orders/<int:order_id>/production/",
+        sales_api.OrderProductionApi.as_view(),
+        name="api-sales-order-production",
+    ),
+    path(
+        "orders/<int:order_id>/contract/",
+        sales_api.OrderContractApi.as_view(),
+        name="api-sales-order-contract",
+    ),
+    path(
+        "orders/<int:order_id>/shipments/",
+        sales_api.OrderShipmentsApi.as_view(),
+        name="api-sales-order-shipments",
+    ),
+    path(
+        "orders/<int:order_id>/delivery/",
+        sales_api.OrderDeliveryApi.as_view(),
+        name="api-sales-order-delivery",
+    ),
+    path(
+        "orders/<int:order_id>/invoices/",
+        sales_api.OrderInvoicesApi.as_view(),
+        name="api-sales-order-invoices",
+    ),
+    path(
+        "orders/<int:order_id>/lost/", sales_api.OrderLostApi.as_view(), name="api-sales-order-lost"
+    ),
+    path(
+        "orders/<int:order_id>/cancel/",
+        sales_api.OrderCancelApi.as_view(),
+        name="api-sales-order-cancel",
+    ),
+    path(
+        "invoices/<int:invoice_id>/payments/",
+        sales_api.InvoicePaymentsApi.as_view(),
+        name="api-sales-invoice-payments",
+    ),
+    path("receivables/", sales_api.ReceivableListApi.as_view(), name="api-sales-receivables"),
+    path("commission/", sales_api.CommissionLedgerApi.as_view(), name="api-sales-commission"),
     path(
         "notifications/",
         notification_api.NotificationListApi.as_view(),
@@ -168,7 +254,14 @@ urlpatterns = [
         lifecycle_views.key_customers_view,
         name="key-customers-report",
     ),
+    path("quotes/", sales_views.quote_list, name="quote-list"),
+    path("quotes/new/", sales_views.quote_new, name="quote-new"),
+    path("quotes/<int:quote_id>/", sales_views.quote_detail, name="quote-detail"),
     path("quotes/<int:quote_id>/print/", sales_views.quote_print, name="quote-print"),
+    path("orders/", sales_views.order_list, name="order-list"),
+    path("orders/<int:order_id>/", sales_views.order_detail, name="order-detail"),
+    path("receivables/", sales_views.receivables_view, name="receivables"),
+    path("reports/sales/", sales_views.sales_reports_view, name="sales-reports"),
     path("audit/", audit_views.audit_list, name="audit-list"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

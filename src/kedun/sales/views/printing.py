@@ -10,8 +10,8 @@ from django.shortcuts import render
 from kedun.org.access import acting_user
 from kedun.org.models import Department
 
-from .models import QuoteLine, QuoteStatus
-from .selectors import quote_get_for_viewer, quote_lines_of
+from ..models import QuoteLine, QuoteStatus
+from ..selectors import quote_get_for_viewer, quote_lines_of
 
 # A printout of these is a document the customer may hold; any other is marked as not valid.
 _ISSUED = (QuoteStatus.APPROVED, QuoteStatus.SENT, QuoteStatus.ACCEPTED)
