@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/audit_verify.py
 	$(BIN)/python bench/registry_scale.py
 	$(BIN)/python bench/pool_sweep.py
+	$(BIN)/python bench/sales_reports.py
 
 # Regenerate translation catalogues after changing UI text (needs GNU gettext).
 messages: $(STAMP)

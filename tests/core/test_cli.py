@@ -129,3 +129,49 @@ def test_demo_loads_the_company_once():
     assert Contact.objects.count() >= counts[2]
     assert User.objects.get(username="boss").check_password(DEMO_PASSWORD)
     assert chain_verify().ok
+
+
+def test_demo_sales_cover_every_step_once():
+    from kedun.sales.models import (
+        CommissionEntry,
+        Invoice,
+        Order,
+        OrderStatus,
+        Payment,
+        Product,
+        Quote,
+        QuoteStatus,
+    )
+    from kedun.sales.receivables import ageing_bucket, receivable_of
+
+    run("demo")
+    counts = [m.objects.count() for m in (Product, Quote, Order, Invoice, Payment)]
+    entries = CommissionEntry.objects.count()
+    assert "already loaded" in run("demo")
+    assert [m.objects.count() for m in (Product, Quote, Order, Invoice, Payment)] == counts
+    assert CommissionEntry.objects.count() == entries
+    assert counts[0] == 12
+    assert set(Quote.objects.values_list("status", flat=True)) == set(QuoteStatus.values)
+    assert set(Order.objects.values_list("status", flat=True)) == set(OrderStatus.values)
+    # Something for every regional manager to approve, none of it their own.
+    pending = Quote.objects.filter(status=QuoteStatus.PENDING_APPROVAL).select_related("owner")
+    assert {q.owner.manager.username for q in pending} == {"east_mgr", "south_mgr", "north_mgr"}
+    assert all(q.approval_reasons for q in pending)
+    # Delivered late and early against the promise.
+    delivered = Order.objects.filter(delivered_at__isnull=False)
+    lateness = {(o.delivered_at.date() - o.promised_date).days > 0 for o in delivered}
+    assert lateness == {True, False}
+    assert Payment.objects.filter(payer_differs=True).count() == 1
+    # Commission accrued on every payment, payable and retained.
+    assert set(CommissionEntry.objects.values_list("payment", flat=True)) == set(
+        Payment.objects.values_list("pk", flat=True)
+    )
+    open_buckets = {
+        ageing_bucket(receivable_of(i).days_overdue)
+        for i in Invoice.objects.all()
+        if i.paid_amount < i.amount
+    }
+    assert open_buckets == {"not_due", "0_30", "31_60", "61_90"}
+    # Written through the services: audited, the chain intact.
+    assert AuditEvent.objects.filter(action="sales.payment_recorded").count() == counts[4]
+    assert chain_verify().ok

@@ -18,6 +18,7 @@ from kedun.org.models import Department, Role, User
 from kedun.org.services import department_create, user_create
 
 from .lifecycle import RELEASED, customer_life, registration_moment
+from .sales import demo_sales_load
 
 COMPANY = "客盾示范有限公司"
 DEMO_PASSWORD = "kedun-demo"
@@ -127,7 +128,7 @@ def demo_logins_text() -> str:
 
 def demo_load() -> dict[str, int]:
     """Create what is missing of the demo company; returns how many things were created."""
-    created = {"departments": 0, "users": 0, "customers": 0}
+    created: dict[str, int] = {"departments": 0, "users": 0, "customers": 0}
     with transaction.atomic():
         root = Department.objects.filter(name=COMPANY, parent__isnull=True).first()
         if root is None:
@@ -156,6 +157,7 @@ def demo_load() -> dict[str, int]:
                 created["users"] += 1
             users[person.username] = user
         created["customers"] = _load_customers(users)
+        created.update(demo_sales_load(users))
     return created
 
 
