@@ -5,32 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0010_indexes_for_the_sweep'),
-        ('sales', '0002_default_lost_reasons'),
+        ("customers", "0010_indexes_for_the_sweep"),
+        ("sales", "0002_default_lost_reasons"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['due_on', 'order', 'amount', 'paid_amount'], name='invoice_ageing_idx'),
+            model_name="invoice",
+            index=models.Index(
+                fields=["due_on", "order", "amount", "paid_amount"], name="invoice_ageing_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', 'created_at', 'owner', 'net_total'], name='order_pipeline_idx'),
+            model_name="order",
+            index=models.Index(
+                fields=["status", "created_at", "owner", "net_total"], name="order_pipeline_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['delivered_at', 'promised_date', 'owner', 'customer'], name='order_delivery_idx'),
+            model_name="order",
+            index=models.Index(
+                fields=["delivered_at", "promised_date", "owner", "customer"],
+                name="order_delivery_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='orderline',
-            index=models.Index(fields=['order', 'product'], name='order_line_product_idx'),
+            model_name="orderline",
+            index=models.Index(fields=["order", "product"], name="order_line_product_idx"),
         ),
         migrations.AddIndex(
-            model_name='quote',
-            index=models.Index(fields=['status', 'created_at', 'owner', 'net_total'], name='quote_pipeline_idx'),
+            model_name="quote",
+            index=models.Index(
+                fields=["status", "created_at", "owner", "net_total"], name="quote_pipeline_idx"
+            ),
         ),
     ]
