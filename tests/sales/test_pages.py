@@ -211,3 +211,14 @@ def test_logistics_ships_and_finance_collects_from_the_order_page(cast, client, 
     order.refresh_from_db()
     assert order.paid_total == order.gross_total
     assert client.get(reverse("receivables")).status_code == 200
+
+
+def test_the_customer_page_offers_a_new_quote_to_those_who_may_write_one(client, cast):
+    from kedun.customers.services import customer_register
+
+    customer = customer_register(actor=cast.east_rep, name="杭州市蓝海阀门有限公司")
+    url = reverse("customer-detail", args=[customer.pk])
+    for user, offered in ((cast.east_rep, True), (cast.east_mgr, True), (cast.finance, False)):
+        client.force_login(user)
+        page = client.get(url).content.decode()
+        assert ("data-new-quote" in page) is offered, user.username
