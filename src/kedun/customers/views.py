@@ -13,10 +13,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kedun.core.errors import DomainError
-from kedun.lifecycle.services import manages, team_access_of
 from kedun.lifecycle.views import customer_lifecycle_action, customer_lifecycle_context
 from kedun.org.models import Department, User
-from kedun.sales.duties import Step, may
+from kedun.sales.quotes import may_quote_for
 
 from .access import ContactAccess, contact_access, contacts_reveal
 from .collaboration import collaboration_note_add
@@ -28,7 +27,7 @@ from .disputes import (
     disputes_for_arbiter,
 )
 from .identity.keys import identity_keys
-from .models import Customer, DisputeStatus, Resolution, Stage, TeamAccess
+from .models import DisputeStatus, Resolution, Stage
 from .presentation import contact_data
 from .screening import lead_list_screen
 from .selectors import (
@@ -114,17 +113,6 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _can_quote(viewer: User, customer: Customer) -> bool:
-    """Whether to offer "New quote" here; the quote services decide for real."""
-    if customer.owner_id is None or not may(viewer, Step.QUOTE):
-        return False
-    return (
-        customer.owner_id == viewer.pk
-        or team_access_of(viewer, customer) == TeamAccess.WRITE
-        or manages(viewer, customer.owner)
-    )
-
-
 @login_required
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     viewer = request.user
@@ -149,7 +137,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "customer": customer,
             "data": contact_data(customer, masked=not unmasked),
             "can_reveal": access == ContactAccess.REVEALABLE and not unmasked,
-            "can_quote": _can_quote(viewer, customer),
+            "can_quote": may_quote_for(viewer, customer),
             "timeline": customer_timeline(customer=customer, masked=not unmasked),
             **customer_lifecycle_context(request, viewer=viewer, customer=customer, bound=bound),
         },

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +13,7 @@ from django.utils.translation import gettext as _
 from kedun.audit.services import audit_record
 from kedun.core import clock
 from kedun.core.errors import Forbidden, Invalid
+from kedun.customers.access import active_team_q
 from kedun.customers.models import Customer, Need, NeedStatus, OwnershipKind, TeamMember
 from kedun.customers.ownership import owner_change
 from kedun.notifications.services import notify
@@ -95,9 +95,7 @@ def handover(
             key = receiver.username if receiver else ""
             report.by_recipient[key] = report.by_recipient.get(key, 0) + 1
             report.moved.append((customer.code, customer.name, key))
-        ended = TeamMember.objects.filter(user=user).filter(
-            Q(until__isnull=True) | Q(until__gte=today)
-        )
+        ended = TeamMember.objects.filter(active_team_q(today=today), user=user)
         report.team_places_ended = ended.count()
         ended.delete()
         audit_record(

@@ -11,6 +11,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from kedun.core import clock
+from kedun.customers.access import active_team_q
 from kedun.customers.models import Customer, FollowUp, OwnershipEvent, TeamMember
 from kedun.org.models import Role, User
 from kedun.org.selectors import scope_filter, subordinate_ids
@@ -81,7 +82,7 @@ def pool_list(
 def follow_ups_due(*, viewer: User, on: dt.date | None = None) -> QuerySet[Customer]:
     """Customers the viewer owns or helps on whose next follow-up is due (today or overdue)."""
     on = on or timezone.localdate(clock.now())
-    teams = TeamMember.objects.filter(user=viewer).filter(Q(until__isnull=True) | Q(until__gte=on))
+    teams = TeamMember.objects.filter(user=viewer).filter(active_team_q(today=on))
     return (
         Customer.objects.filter(merged_into__isnull=True, next_follow_up_on__lte=on)
         .filter(Q(owner=viewer) | Q(pk__in=teams.values("customer_id")))
@@ -109,8 +110,7 @@ def ownership_history(*, customer: Customer) -> QuerySet[OwnershipEvent]:
 def team_of(*, customer: Customer, include_expired: bool = False) -> QuerySet[TeamMember]:
     team = TeamMember.objects.filter(customer=customer).select_related("user", "user__department")
     if not include_expired:
-        today = timezone.localdate(clock.now())
-        team = team.filter(Q(until__isnull=True) | Q(until__gte=today))
+        team = team.filter(active_team_q())
     return team.order_by("added_at")
 
 

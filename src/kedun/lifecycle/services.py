@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from kedun.audit.services import audit_record
 from kedun.core import clock
 from kedun.core.errors import Conflict, Forbidden, Invalid, NotFound
+from kedun.customers.access import active_team_q
 from kedun.customers.models import (
     RELEASE_KINDS,
     Customer,
@@ -59,13 +60,24 @@ def team_access_of(user: User, customer: Customer, *, today: dt.date | None = No
     today = today or timezone.localdate(clock.now())
     member = (
         TeamMember.objects.filter(customer=customer, user=user)
-        .filter(Q(until__isnull=True) | Q(until__gte=today))
+        .filter(active_team_q(today=today))
         .first()
     )
     return member.access if member else None
 
 
-def _locked(customer_id: int) -> Customer:
+def works_the_account(actor: User, customer: Customer) -> bool:
+    """The customer's owner, a collaborator with write access, or a manager of the owner: who
+    may log follow-ups, quote and take orders for it."""
+    return (
+        customer.owner_id == actor.pk
+        or team_access_of(actor, customer) == TeamAccess.WRITE
+        or manages(actor, customer.owner)
+    )
+
+
+def customer_locked(customer_id: int) -> Customer:
+    """The live customer, locked for the caller's transaction (with its owner), or NotFound."""
     customer = (
         Customer.objects.select_for_update(of=("self",))
         .select_related("owner", "owner__department")
@@ -110,13 +122,8 @@ def follow_up_log(
     if next_follow_up_on is not None and next_follow_up_on < timezone.localdate(now):
         raise Invalid(_("The next follow-up date is in the past."))
     with transaction.atomic():
-        customer = _locked(customer.pk)
-        allowed = (
-            customer.owner_id == actor.pk
-            or team_access_of(actor, customer) == TeamAccess.WRITE
-            or manages(actor, customer.owner)
-        )
-        if not allowed or customer.owner_id is None:
+        customer = customer_locked(customer.pk)
+        if not works_the_account(actor, customer) or customer.owner_id is None:
             raise Forbidden(
                 _(
                     "Only the owner, a collaborator with write access or their manager can log "
@@ -158,7 +165,7 @@ def follow_up_log(
 def follow_up_done(*, actor: User, customer: Customer) -> None:
     """Clear a due reminder without logging a contact (e.g. the customer asked to wait)."""
     with transaction.atomic():
-        customer = _locked(customer.pk)
+        customer = customer_locked(customer.pk)
         if customer.owner_id != actor.pk and not manages(actor, customer.owner):
             raise Forbidden()
         customer.next_follow_up_on = None
@@ -173,7 +180,7 @@ def customer_stage_set(*, actor: User, customer: Customer, stage: str) -> Custom
     if stage not in Stage.values:
         raise Invalid(_("Unknown stage."))
     with transaction.atomic():
-        customer = _locked(customer.pk)
+        customer = customer_locked(customer.pk)
         if customer.owner_id != actor.pk and not manages(actor, customer.owner):
             raise Forbidden()
         before, customer.stage = customer.stage, stage
@@ -191,7 +198,7 @@ def customer_grade_set(*, actor: User, customer: Customer, grade: str) -> Custom
     if grade and grade not in grades():
         raise Invalid(_("Unknown grade: %(grade)s.") % {"grade": grade})
     with transaction.atomic():
-        customer = _locked(customer.pk)
+        customer = customer_locked(customer.pk)
         if customer.owner_id != actor.pk and not manages(actor, customer.owner):
             raise Forbidden()
         before, customer.grade = customer.grade, grade
@@ -218,7 +225,7 @@ def team_member_add(
     if until is not None and until < timezone.localdate(clock.now()):
         raise Invalid(_("The end date is in the past."))
     with transaction.atomic():
-        customer = _locked(customer.pk)
+        customer = customer_locked(customer.pk)
         if customer.owner_id != actor.pk and not manages(actor, customer.owner):
             raise Forbidden(_("Only the owner or their manager can change the account team."))
         if user.pk == customer.owner_id:
@@ -250,7 +257,7 @@ def team_member_add(
 
 def team_member_remove(*, actor: User, customer: Customer, user: User) -> None:
     with transaction.atomic():
-        customer = _locked(customer.pk)
+        customer = customer_locked(customer.pk)
         if customer.owner_id != actor.pk and not manages(actor, customer.owner):
             raise Forbidden(_("Only the owner or their manager can change the account team."))
         deleted, _rows = TeamMember.objects.filter(customer=customer, user=user).delete()
@@ -445,7 +452,7 @@ def customer_assign(*, actor: User, customer_id: int, to: User, reason: str = ""
         raise Invalid(_("%(name)s cannot own customers.") % {"name": to.display_name})
     with transaction.atomic():
         to = User.objects.select_for_update(of=("self",)).select_related("department").get(pk=to.pk)
-        customer = _locked(customer_id)
+        customer = customer_locked(customer_id)
         if not Customer.objects.filter(pk=customer.pk).filter(pool_visible(viewer=actor)).exists():
             raise NotFound()
         if customer.owner_id is not None:
@@ -482,7 +489,7 @@ def customer_release(*, actor: User, customer_id: int, reason: str) -> Customer:
     """The owner (or their manager) gives a customer back to the pool, saying why."""
     reason = _reason(reason)
     with transaction.atomic():
-        customer = _locked(customer_id)
+        customer = customer_locked(customer_id)
         if customer.owner_id is None:
             raise Conflict(_("This customer is already in the pool."), code="in_pool")
         if customer.owner_id != actor.pk and not manages(actor, customer.owner):
@@ -515,7 +522,7 @@ def customer_transfer(*, actor: User, customer_id: int, to: User, reason: str) -
     if not to.is_active or not to.has_role(*CLAIMING_ROLES):
         raise Invalid(_("%(name)s cannot own customers.") % {"name": to.display_name})
     with transaction.atomic():
-        customer = _locked(customer_id)
+        customer = customer_locked(customer_id)
         if customer.owner_id is None:
             raise Conflict(_("This customer is in the pool: assign it instead."), code="in_pool")
         if not manages(actor, customer.owner):
@@ -545,7 +552,7 @@ def customer_hold(*, actor: User, customer_id: int, hold: bool, reason: str) -> 
     """A manager exempts a customer from release (or lifts the exemption)."""
     reason = _reason(reason)
     with transaction.atomic():
-        customer = _locked(customer_id)
+        customer = customer_locked(customer_id)
         if customer.owner_id is None:
             raise Conflict(_("This customer is in the pool: nothing to hold."), code="in_pool")
         if not actor.has_role(*MANAGING_ROLES) or not manages(actor, customer.owner):

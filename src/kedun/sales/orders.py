@@ -39,8 +39,8 @@ from kedun.core import clock
 from kedun.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kedun.customers.identity.keys import identity_keys
 from kedun.customers.identity.names import normalize_text
-from kedun.customers.models import Customer, Stage, TeamAccess
-from kedun.lifecycle.services import manages, team_access_of
+from kedun.customers.models import Customer, Stage
+from kedun.lifecycle.services import customer_locked, works_the_account
 from kedun.notifications.services import notify
 from kedun.org.models import Role, User
 from kedun.org.selectors import scope_filter
@@ -289,24 +289,13 @@ def _order_terms(promised_date: dt.date, payment_terms_days: int) -> None:
 def _locked_customer_to_sell_to(actor: User, customer_id: int) -> Customer:
     """The customer, locked, if the actor may sell to it: its owner, a collaborator with write
     access, or the owner's manager. A customer in the pool must be claimed first."""
-    customer = (
-        Customer.objects.select_for_update(of=("self",))
-        .select_related("owner", "owner__department")
-        .filter(pk=customer_id, merged_into__isnull=True)
-        .first()
-    )
-    if customer is None:
-        raise NotFound()
+    customer = customer_locked(customer_id)
     if customer.owner is None:
         raise Forbidden(
             _("This customer is in the public pool: claim it before taking an order."),
             code="not_your_customer",
         )
-    if not (
-        customer.owner_id == actor.pk
-        or team_access_of(actor, customer) == TeamAccess.WRITE
-        or manages(actor, customer.owner)
-    ):
+    if not works_the_account(actor, customer):
         raise Forbidden(
             _(
                 "Only the customer's owner, a collaborator with write access or their manager can "

@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 from kedun.audit.services import audit_record
 from kedun.core import clock
 from kedun.core.errors import Conflict, Forbidden, Invalid, NotFound
-from kedun.customers.models import Customer, Need, NeedStatus, Stage, TeamAccess
-from kedun.lifecycle.services import manages, team_access_of
+from kedun.customers.models import Customer, Need, NeedStatus, Stage
+from kedun.lifecycle.services import manages, works_the_account
 from kedun.notifications.services import notify
 from kedun.org.models import Role, User
 
@@ -96,11 +96,7 @@ def may_quote_for(actor: User, customer: Customer) -> bool:
     """The customer's owner, a collaborator with write access, or a manager of the owner."""
     if customer.owner_id is None or not may(actor, Step.QUOTE):
         return False
-    return (
-        customer.owner_id == actor.pk
-        or team_access_of(actor, customer) == TeamAccess.WRITE
-        or manages(actor, customer.owner)
-    )
+    return works_the_account(actor, customer)
 
 
 def _check_may_quote_for(actor: User, customer: Customer) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -29,6 +29,7 @@ from .models import Invoice, Order
 from .money import ZERO
 from .orders import order_visible_filter
 from .reports import AGEING_BUCKETS
+from .reports.receivables import ageing_conditions
 
 OWNER_KIND = "invoices_overdue"
 FINANCE_KIND = "receivables_overdue"
@@ -47,19 +48,6 @@ def ageing_bucket(days_overdue: int) -> str:
     if days_overdue <= 90:
         return "61_90"
     return "over_90"
-
-
-def _bucket_filter(bucket: str, today: dt.date) -> Q:
-    def days_ago(n: int) -> dt.date:
-        return today - dt.timedelta(days=n)
-
-    return {
-        "not_due": Q(due_on__gt=today),
-        "0_30": Q(due_on__lte=today, due_on__gte=days_ago(30)),
-        "31_60": Q(due_on__lt=days_ago(30), due_on__gte=days_ago(60)),
-        "61_90": Q(due_on__lt=days_ago(60), due_on__gte=days_ago(90)),
-        "over_90": Q(due_on__lt=days_ago(90)),
-    }[bucket]
 
 
 @dataclass(frozen=True)
@@ -93,7 +81,7 @@ def receivables_open(
     if bucket is not None:
         if bucket not in AGEING_BUCKETS:
             raise Invalid(_("Unknown ageing bucket."))
-        invoices = invoices.filter(_bucket_filter(bucket, today))
+        invoices = invoices.filter(ageing_conditions(today)[bucket])
     return invoices
 
 

@@ -85,7 +85,7 @@ class Ageing:
         return sum((bucket.open_amount for bucket in self.buckets), ZERO)
 
 
-def _ageing_conditions(today: dt.date) -> dict[str, Q]:
+def ageing_conditions(today: dt.date) -> dict[str, Q]:
     """Days past due_on: not yet due, 0–30 (due today counts 0), 31–60, 61–90, over 90."""
 
     def days_ago(n: int) -> dt.date:
@@ -114,7 +114,7 @@ def receivables_ageing(*, viewer: User, today: dt.date | None = None) -> Ageing:
     """Open invoices (amount − paid_amount > 0) by days past their due date, for the whole
     scope and per rep (the order's owner). One GROUP BY over the open invoices."""
     today = local_today(today)
-    conditions = _ageing_conditions(today)
+    conditions = ageing_conditions(today)
     open_amount = ExpressionWrapper(F("amount") - F("paid_amount"), output_field=MONEY)
     aggregates: dict[str, Any] = {}
     for key, condition in conditions.items():
