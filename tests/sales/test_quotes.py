@@ -25,7 +25,7 @@ from kedun.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kedun.customers.models import Customer, Need, NeedStatus, Stage, TeamAccess, TeamMember
 from kedun.notifications.models import Notification
 from kedun.org.models import Role
-from kedun.sales import quotes as quotes_module
+from kedun.sales.quotes import numbers as quotes_numbers
 from kedun.sales.catalogue import (
     DEFAULT_LOST_REASONS,
     lost_reason_create,
@@ -408,11 +408,11 @@ def test_quote_numbers_run_per_day(cast, catalogue, owned_customer):
 
 def test_a_number_taken_meanwhile_is_skipped(cast, catalogue, owned_customer, monkeypatch):
     taken = create(cast.east_rep, owned_customer, [line(catalogue["pump"])])
-    real_next = quotes_module._next_number
+    real_next = quotes_numbers._next_number
     answers = iter([taken.number])  # what a parallel writer read before our insert
 
     monkeypatch.setattr(
-        quotes_module, "_next_number", lambda day: next(answers, None) or real_next(day)
+        quotes_numbers, "_next_number", lambda day: next(answers, None) or real_next(day)
     )
     quote = create(cast.east_rep, owned_customer, [line(catalogue["pump"])])
 

@@ -1,0 +1,162 @@
+"""Logistics' steps: shipments, partial or whole, and the customer's confirmation of delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kedun.audit.services import audit_record
+from kedun.core import clock
+from kedun.core.errors import Conflict, Invalid
+from kedun.notifications.services import notify
+from kedun.org.models import User
+
+from ..catalogue import (
+    Number,
+    parse_quantity,
+)
+from ..duties import Step, require
+from ..models import (
+    Order,
+    OrderLine,
+    Shipment,
+    ShipmentLine,
+)
+from .common import CLOCK_SLACK, _locked_order, _not_ended, _status_follow, _text
+
+# -- logistics --------------------------------------------------------------------------------
+
+
+def shipment_record(
+    *,
+    actor: User,
+    order: Order,
+    lines: Mapping[OrderLine, Number],
+    shipped_at: dt.datetime | None = None,
+    carrier: str = "",
+    tracking: str = "",
+) -> Shipment:
+    """Logistics records goods leaving: some or all of what was ordered, never more."""
+    require(actor, Step.SHIP)
+    now = clock.now()
+    shipped_at = shipped_at or now
+    if shipped_at > now + CLOCK_SLACK:
+        raise Invalid(_("A shipment cannot leave in the future."))
+    carrier = _text(carrier, field=_("Carrier"), max_length=100, required=False)
+    tracking = _text(tracking, field=_("Tracking number"), max_length=100, required=False)
+    wanted = {line.pk: parse_quantity(qty, field=_("Quantity")) for line, qty in lines.items()}
+    if not wanted:
+        raise Invalid(_("A shipment needs at least one line."), code="no_lines")
+    with transaction.atomic():
+        order = _locked_order(actor, order.pk)
+        _not_ended(order)
+        if shipped_at < order.created_at:
+            raise Invalid(_("A shipment cannot leave before the order was taken."))
+        locked = list(
+            OrderLine.objects.select_for_update(of=("self",))
+            .select_related("product")
+            .filter(order=order, pk__in=wanted)
+            .order_by("pk")
+        )
+        if len(locked) != len(wanted):
+            raise Invalid(_("A shipment line is not a line of this order."), code="wrong_line")
+        for line in locked:
+            left = line.quantity - line.shipped_quantity
+            if wanted[line.pk] > left:
+                raise Conflict(
+                    _("%(sku)s: %(left)s left to ship, not %(wanted)s.")
+                    % {"sku": line.product.sku, "left": left, "wanted": wanted[line.pk]},
+                    code="over_shipped",
+                )
+        shipment = Shipment.objects.create(
+            order=order,
+            shipped_at=shipped_at,
+            carrier=carrier,
+            tracking_number=tracking,
+            recorded_by=actor,
+            recorded_at=now,
+        )
+        for line in locked:
+            before, after = line.shipped_quantity, line.shipped_quantity + wanted[line.pk]
+            changed = OrderLine.objects.filter(
+                pk=line.pk, shipped_quantity=before, quantity__gte=after
+            ).update(shipped_quantity=after)
+            if changed != 1:  # cannot happen under the lock; never write over a stranger
+                raise Conflict(_("The order changed meanwhile; try again."), code="changed")
+        ShipmentLine.objects.bulk_create(
+            ShipmentLine(shipment=shipment, order_line_id=pk, quantity=qty)
+            for pk, qty in sorted(wanted.items())
+        )
+        status = _status_follow(order)
+        audit_record(
+            actor=actor,
+            action="sales.shipment_recorded",
+            target=order,
+            changes={
+                "shipment": shipment.pk,
+                "lines": {str(pk): qty for pk, qty in sorted(wanted.items())},
+                "shipped_at": shipped_at,
+                "carrier": carrier,
+                "tracking": tracking,
+                **({"status": status} if status else {}),
+            },
+        )
+        notify(
+            recipients=[order.owner],
+            kind="order_shipped",
+            title=_("Order %(number)s: goods shipped") % {"number": order.number},
+            body=" ".join(filter(None, [carrier, tracking])),
+        )
+    return shipment
+
+
+def delivery_confirm(
+    *, actor: User, order: Order, delivered_at: dt.datetime | None = None
+) -> Order:
+    """The customer has everything: the order's actual delivery date, against the promised
+    one (slow delivery pushes reps to divert orders, MISSION §5)."""
+    require(actor, Step.SHIP)
+    now = clock.now()
+    delivered_at = delivered_at or now
+    if delivered_at > now + CLOCK_SLACK:
+        raise Invalid(_("A delivery cannot happen in the future."))
+    with transaction.atomic():
+        order = _locked_order(actor, order.pk)
+        _not_ended(order)
+        if order.delivered_at is not None:
+            raise Conflict(_("This order is already delivered."), code="already_delivered")
+        if OrderLine.objects.filter(order=order, shipped_quantity__lt=F("quantity")).exists():
+            raise Conflict(
+                _("Only a fully shipped order can be confirmed delivered."),
+                code="not_fully_shipped",
+            )
+        last_shipped = max(order.shipments.values_list("shipped_at", flat=True))
+        if delivered_at < last_shipped:
+            raise Invalid(_("A delivery cannot come before the goods were shipped."))
+        order.delivered_at = delivered_at
+        order.save(update_fields=["delivered_at"])
+        order.shipments.filter(delivered_at__isnull=True).update(delivered_at=delivered_at)
+        status = _status_follow(order)
+        late_days = (timezone.localdate(delivered_at) - order.promised_date).days
+        audit_record(
+            actor=actor,
+            action="sales.order_delivered",
+            target=order,
+            changes={
+                "delivered_at": delivered_at,
+                "promised_date": order.promised_date,
+                "days_late": late_days,
+                **({"status": status} if status else {}),
+            },
+        )
+        notify(
+            recipients=[order.owner],
+            kind="order_delivered",
+            title=_("Order %(number)s delivered") % {"number": order.number},
+        )
+    return order
