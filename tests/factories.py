@@ -125,6 +125,14 @@ class OrderFactory(_DecimalFields, factory.django.DjangoModelFactory):
     tax_total = "130.00"
     created_by = factory.SelfAttribute("owner")
     created_at = factory.LazyFunction(timezone.now)
+    delivered_at = None
+    # As the services write them: days late with the delivery, a moment with a loss.
+    days_late = factory.LazyAttribute(
+        lambda o: (
+            (timezone.localdate(o.delivered_at) - o.promised_date).days if o.delivered_at else None
+        )
+    )
+    lost_at = factory.LazyAttribute(lambda o: o.created_at if o.status == "lost" else None)
 
 
 class OrderLineFactory(_DecimalFields, factory.django.DjangoModelFactory):

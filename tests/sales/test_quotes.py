@@ -25,7 +25,6 @@ from kedun.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kedun.customers.models import Customer, Need, NeedStatus, Stage, TeamAccess, TeamMember
 from kedun.notifications.models import Notification
 from kedun.org.models import Role
-from kedun.sales.quotes import numbers as quotes_numbers
 from kedun.sales.catalogue import (
     DEFAULT_LOST_REASONS,
     lost_reason_create,
@@ -61,6 +60,7 @@ from kedun.sales.quotes import (
     quote_submit,
     quotes_expire_due,
 )
+from kedun.sales.quotes import numbers as quotes_numbers
 from kedun.sales.selectors import quote_get_for_viewer, quote_list_visible_to, quote_versions
 from tests.factories import CustomerFactory, ProductFactory, UserFactory
 
@@ -1125,7 +1125,8 @@ def test_a_rejected_quote_comes_back_as_a_new_version(cast, catalogue, owned_cus
 @pytest.mark.parametrize("status", ["pending_approval", "accepted", "superseded", "lost"])
 def test_some_quotes_cannot_be_revised(cast, catalogue, owned_customer, status):
     quote = create(cast.east_rep, owned_customer, [line(catalogue["pump"])])
-    Quote.objects.filter(pk=quote.pk).update(status=status)
+    lost_at = T0 if status == "lost" else None
+    Quote.objects.filter(pk=quote.pk).update(status=status, lost_at=lost_at)
 
     refused(Conflict, quote_revise, expect="status", actor=cast.east_rep, quote=quote)
 

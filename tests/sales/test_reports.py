@@ -13,11 +13,11 @@ from django.utils import timezone, translation
 
 from kedun.sales import charts
 from kedun.sales.models import LostReason, OrderStatus, Quote, QuoteStatus
+from kedun.sales.orders.logistics import days_late_of, delivery_facts_write
 from kedun.sales.reports import (
     collection_by_rep,
     delivery_by_customer,
     delivery_by_product,
-    fixed_utc_offset,
     orders_in_execution,
     pipeline_by_stage,
     receivables_ageing,
@@ -75,6 +75,7 @@ def quote(customers, rep, status, net, *, created_at=IN_FEBRUARY, **fields):
         net_total=Decimal(net),
         created_by=customer.owner,
         created_at=created_at,
+        lost_at=created_at if status == QuoteStatus.LOST else None,
         **fields,
     )
 
@@ -144,7 +145,7 @@ def test_orders_in_execution_with_their_promised_dates_and_days_late(cast, custo
 
     execution = orders_in_execution(viewer=cast.east_mgr, today=TODAY)
 
-    assert [(o.pk, o.promised_date, o.days_late) for o in execution.orders] == [
+    assert [(o.pk, o.promised_date, o.days_overdue) for o in execution.orders] == [
         (late.pk, days_ago(5), 5),
         (due.pk, TODAY, 0),
         (ahead.pk, days_ago(-10), -10),
@@ -178,6 +179,7 @@ def deliveries(cast, customers):
         made = order(customers, rep, OrderStatus.DELIVERED, promised_date=promised, delivered_at=at)
         for product in products:
             OrderLineFactory(order=made, product=product, net_amount="500.00")
+        delivery_facts_write(made)  # as delivery_confirm does
         return made
 
     delivered("east_rep", dt.date(2026, 2, 10), local(dt.date(2026, 2, 13)), pump, valve)
@@ -230,21 +232,20 @@ def test_delivery_lead_time_per_customer(cast, customers, deliveries):
 
 
 def test_local_dates_are_exact_in_a_zone_with_daylight_saving_time(cast, customers):
-    assert fixed_utc_offset("Asia/Shanghai") == dt.timedelta(hours=8)
-    assert fixed_utc_offset("Europe/Berlin") is None  # Django's conversion is used there
     with timezone.override("Europe/Berlin"):
         # 00:30 on 16 February in Berlin is 23:30 UTC on the 15th; in July, 22:30 UTC.
         for promised, delivered in (
             (dt.date(2026, 2, 15), dt.datetime(2026, 2, 15, 23, 30, tzinfo=dt.UTC)),
             (dt.date(2026, 7, 15), dt.datetime(2026, 7, 15, 22, 30, tzinfo=dt.UTC)),
         ):
-            order(
+            made = order(
                 customers,
                 "east_rep",
                 OrderStatus.DELIVERED,
                 promised_date=promised,
                 delivered_at=delivered,
             )
+            assert days_late_of(made) == 1  # what delivery_confirm stores
         rows = list(
             delivery_by_customer(
                 viewer=cast.east_rep, since=dt.date(2026, 1, 1), until=dt.date(2026, 12, 31)

@@ -149,6 +149,7 @@ class Quote(models.Model):
     lost_reason = models.ForeignKey(LostReason, on_delete=models.PROTECT, null=True, blank=True)
     lost_competitor = models.CharField(max_length=200, blank=True)
     lost_note = models.TextField(blank=True)
+    lost_at = models.DateTimeField(_("lost at"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -169,6 +170,12 @@ class Quote(models.Model):
             models.UniqueConstraint(fields=["number", "version"], name="quote_version_once"),
             models.CheckConstraint(
                 condition=Q(status__in=QuoteStatus.values), name="quote_status_known"
+            ),
+            # Lost, and only lost, has a moment it was lost.
+            models.CheckConstraint(
+                condition=Q(status=QuoteStatus.LOST, lost_at__isnull=False)
+                | (~Q(status=QuoteStatus.LOST) & Q(lost_at__isnull=True)),
+                name="quote_lost_at_when_lost",
             ),
             # Nobody approves their own quote (MISSION §5): the database agrees.
             models.CheckConstraint(
@@ -240,6 +247,9 @@ class Order(models.Model):
     )
     promised_date = models.DateField(_("promised delivery date"))
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # Local delivery date − promised date, fixed when the delivery is confirmed (negative:
+    # early): the lead-time reports read it instead of computing it per order.
+    days_late = models.IntegerField(_("days late"), null=True, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
     net_total = money_field(_("amount before tax"))
     tax_total = money_field(_("tax"))
@@ -248,6 +258,7 @@ class Order(models.Model):
     lost_reason = models.ForeignKey(LostReason, on_delete=models.PROTECT, null=True, blank=True)
     lost_competitor = models.CharField(max_length=200, blank=True)
     lost_note = models.TextField(blank=True)
+    lost_at = models.DateTimeField(_("lost at"), null=True, blank=True)
     # Kept by the order desk (合同), not by the rep.
     contract_number = models.CharField(_("contract number"), max_length=60, blank=True)
     contract_signed_on = models.DateField(_("contract signed on"), null=True, blank=True)
@@ -269,13 +280,23 @@ class Order(models.Model):
                 fields=["status", "created_at", "owner", "net_total"], name="order_pipeline_idx"
             ),
             models.Index(
-                fields=["delivered_at", "promised_date", "owner", "customer"],
+                fields=["delivered_at", "owner", "customer", "days_late"],
                 name="order_delivery_idx",
             ),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=OrderStatus.values), name="order_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=OrderStatus.LOST, lost_at__isnull=False)
+                | (~Q(status=OrderStatus.LOST) & Q(lost_at__isnull=True)),
+                name="order_lost_at_when_lost",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivered_at__isnull=True, days_late__isnull=True)
+                | Q(delivered_at__isnull=False, days_late__isnull=False),
+                name="order_days_late_when_delivered",
             ),
             # Half a cent of slack: SQLite keeps decimals as binary floats, so net + tax can
             # come out a hair below the exact total (0.70 + 0.10 < 0.80) and refuse a full
@@ -331,6 +352,34 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.product_id} × {self.quantity}"
+
+
+class ProductDelivery(models.Model):
+    """One row per product per delivered order: the delivery lead-time report by product
+    reads these instead of joining every line to its order (bench/sales_reports.py: SQLite
+    0.95 s → see the README's figures). Written with the delivery (orders.delivery_confirm);
+    `owner` follows the order's owner (deals.open_deals_move)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    delivered_at = models.DateTimeField()
+    days_late = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # Covering: company-wide, a range of delivery moments grouped by product.
+            models.Index(
+                fields=["delivered_at", "product", "days_late"], name="product_delivery_idx"
+            ),
+            models.Index(fields=["owner", "delivered_at"], name="product_delivery_owner_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "product"], name="product_delivery_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.product_id} ({self.days_late:+d})"
 
 
 class Shipment(models.Model):

@@ -184,6 +184,7 @@ class QuoteOutput(serializers.ModelSerializer):
             "lost_reason",
             "lost_competitor",
             "lost_note",
+            "lost_at",
             "created_at",
         ]
 
@@ -247,6 +248,7 @@ class OrderOutput(serializers.ModelSerializer):
             "status",
             "promised_date",
             "delivered_at",
+            "days_late",
             "payment_terms_days",
             "net_total",
             "tax_total",
@@ -258,6 +260,7 @@ class OrderOutput(serializers.ModelSerializer):
             "lost_reason",
             "lost_competitor",
             "lost_note",
+            "lost_at",
             "created_at",
         ]
 

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kedun.audit.services import audit_record
+from kedun.core import clock
 from kedun.core.errors import Conflict, Invalid
 from kedun.notifications.services import notify
 from kedun.org.models import User
@@ -81,6 +82,7 @@ def order_mark_lost(
                 "lost_reason": lost_reason,
                 "lost_competitor": competitor,
                 "lost_note": note,
+                "lost_at": clock.now(),
             },
             changes={"reason": lost_reason.code, "competitor": competitor, "note": note},
         )

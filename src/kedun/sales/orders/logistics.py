@@ -24,6 +24,7 @@ from ..duties import Step, require
 from ..models import (
     Order,
     OrderLine,
+    ProductDelivery,
     Shipment,
     ShipmentLine,
 )
@@ -115,6 +116,31 @@ def shipment_record(
     return shipment
 
 
+def days_late_of(order: Order) -> int:
+    """Whole days from the promised date to the local date of delivery (negative: early)."""
+    assert order.delivered_at is not None
+    return (timezone.localdate(order.delivered_at) - order.promised_date).days
+
+
+def delivery_facts_write(order: Order) -> None:
+    """The delivered order's row per product for the lead-time report by product (one row
+    however many lines carry the product). The order is delivered and has its days_late."""
+    assert order.delivered_at is not None and order.days_late is not None
+    products = sorted(
+        set(OrderLine.objects.filter(order=order).values_list("product_id", flat=True))
+    )
+    ProductDelivery.objects.bulk_create(
+        ProductDelivery(
+            order=order,
+            product_id=product_id,
+            owner_id=order.owner_id,
+            delivered_at=order.delivered_at,
+            days_late=order.days_late,
+        )
+        for product_id in products
+    )
+
+
 def delivery_confirm(
     *, actor: User, order: Order, delivered_at: dt.datetime | None = None
 ) -> Order:
@@ -139,10 +165,11 @@ def delivery_confirm(
         if delivered_at < last_shipped:
             raise Invalid(_("A delivery cannot come before the goods were shipped."))
         order.delivered_at = delivered_at
-        order.save(update_fields=["delivered_at"])
+        order.days_late = days_late_of(order)
+        order.save(update_fields=["delivered_at", "days_late"])
         order.shipments.filter(delivered_at__isnull=True).update(delivered_at=delivered_at)
+        delivery_facts_write(order)
         status = _status_follow(order)
-        late_days = (timezone.localdate(delivered_at) - order.promised_date).days
         audit_record(
             actor=actor,
             action="sales.order_delivered",
@@ -150,7 +177,7 @@ def delivery_confirm(
             changes={
                 "delivered_at": delivered_at,
                 "promised_date": order.promised_date,
-                "days_late": late_days,
+                "days_late": order.days_late,
                 **({"status": status} if status else {}),
             },
         )

@@ -167,7 +167,10 @@ def quote_mark_lost(
         quote.lost_reason = reason
         quote.lost_competitor = competitor
         quote.lost_note = note
-        quote.save(update_fields=["status", "lost_reason", "lost_competitor", "lost_note"])
+        quote.lost_at = clock.now()
+        quote.save(
+            update_fields=["status", "lost_reason", "lost_competitor", "lost_note", "lost_at"]
+        )
         changes: dict[str, Any] = {
             "status": [before, QuoteStatus.LOST],
             "reason": reason.code,

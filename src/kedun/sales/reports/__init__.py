@@ -9,11 +9,12 @@ the company's local dates (KEDUN_TIME_ZONE); periods include both ends.
 Sized for 100,000 customers and 500,000 orders: a rep's and a manager's reports read their
 owners' rows through the owner indexes. Company-wide, on SQLite, they are within half a second
 only with covering indexes that let a report read one index instead of the tables: orders and
-quotes (status, created_at, owner, net_total); orders (delivered_at, promised_date, owner,
-customer); order lines (order, product); invoices (due_on, order, amount, paid_amount).
+quotes (status, created_at, owner, net_total); orders (delivered_at, owner, customer,
+days_late); invoices (due_on, order, amount, paid_amount). Delivery by product reads
+ProductDelivery, one row per product per delivered order, written with the delivery.
 """
 
-from .common import DayDifference, DaysLate, fixed_utc_offset, owners_in_scope
+from .common import DayDifference, owners_in_scope
 from .delivery import delivery_by_customer, delivery_by_product, with_customer_names
 from .pipeline import Execution, Pipeline, StageRow, orders_in_execution, pipeline_by_stage
 from .receivables import (
@@ -35,7 +36,6 @@ __all__ = [
     "Collection",
     "CompetitorRow",
     "DayDifference",
-    "DaysLate",
     "Execution",
     "Pipeline",
     "ReasonRow",
@@ -47,7 +47,6 @@ __all__ = [
     "collection_by_rep",
     "delivery_by_customer",
     "delivery_by_product",
-    "fixed_utc_offset",
     "orders_in_execution",
     "owners_in_scope",
     "pipeline_by_stage",

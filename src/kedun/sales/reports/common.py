@@ -4,12 +4,9 @@ runs in SQL on SQLite and PostgreSQL, money sums and local periods."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db.models import (
     DecimalField,
     Func,
@@ -19,7 +16,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from kedun.core import clock
@@ -60,52 +57,6 @@ class DayDifference(Func):
             arg_joiner=")::date - (",
             **extra,
         )
-
-
-@functools.cache
-def fixed_utc_offset(zone_name: str) -> dt.timedelta | None:
-    """The zone's one UTC offset if it kept the same one every month of 2000–2100 (as
-    Asia/Shanghai does), else None (a zone with daylight saving time)."""
-    zone = zoneinfo.ZoneInfo(zone_name)
-    offsets = {
-        dt.datetime(year, month, 1, tzinfo=dt.UTC).astimezone(zone).utcoffset()
-        for year in range(2000, 2101)
-        for month in range(1, 13)
-    }
-    return offsets.pop() if len(offsets) == 1 else None
-
-
-class DaysLate(Func):
-    """Whole days from a promised date to the local date of a moment (days late; negative:
-    early), the local date in the active time zone (KEDUN_TIME_ZONE).
-
-    PostgreSQL converts natively. Django's SQLite TruncDate calls a Python function per row,
-    which took seconds over 160,000 delivered orders; where the zone keeps one offset (as
-    Asia/Shanghai does) SQLite's unixepoch() and integer division give the same days exactly,
-    several times faster. Elsewhere (daylight saving time, SQLite before 3.38) Django's way.
-    """
-
-    arity = 2
-    output_field = IntegerField()
-
-    def _portable(self) -> DayDifference:
-        moment, day = self.get_source_expressions()
-        return DayDifference(TruncDate(moment), day)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        tzname = timezone.get_current_timezone_name() if settings.USE_TZ else None
-        offset = fixed_utc_offset(tzname) if tzname else dt.timedelta(0)
-        if offset is None or connection.Database.sqlite_version_info < (3, 38):
-            return compiler.compile(self._portable())
-        (moment, moment_params), (day, day_params) = (
-            compiler.compile(expression) for expression in self.get_source_expressions()
-        )
-        seconds = int(offset.total_seconds())
-        sql = f"((unixepoch({moment}) + {seconds}) / 86400 - unixepoch({day}) / 86400)"
-        return sql, (*moment_params, *day_params)
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return compiler.compile(self._portable())
 
 
 def zero_money() -> Value:

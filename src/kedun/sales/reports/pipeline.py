@@ -91,7 +91,7 @@ def pipeline_by_stage(
 
 @dataclass(frozen=True)
 class Execution:
-    # Annotated with days_late (today − promised date: positive late, negative days left),
+    # Annotated with days_overdue (today − promised date: positive late, negative days left),
     # the earliest promise (the most overdue) first; the page paginates it.
     orders: QuerySet[Order]
     count: int
@@ -113,7 +113,7 @@ def orders_in_execution(*, viewer: User, today: dt.date | None = None) -> Execut
     )
     listed = (
         orders.select_related("customer", "owner")
-        .annotate(days_late=DayDifference(Value(today), F("promised_date")))
+        .annotate(days_overdue=DayDifference(Value(today), F("promised_date")))
         .order_by("promised_date", "pk")
     )
     return Execution(orders=listed, **summary)

@@ -212,7 +212,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         "payments": Payment.objects.filter(invoice__order=order)
         .select_related("invoice")
         .order_by("received_on", "pk"),
-        "days_late": _days_late(order),
+        "days_late": order.days_late,
         "actions": actions,
         "forms": {
             action: bound.get(action) or _form(action, order, lines)
@@ -222,9 +222,3 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     }
     return render(request, "sales/order_detail.html", context)
 
-
-def _days_late(order: Order) -> int | None:
-    """Actual against promised delivery: positive late, negative early; None until delivered."""
-    if order.delivered_at is None:
-        return None
-    return (timezone.localdate(order.delivered_at) - order.promised_date).days
