@@ -102,6 +102,9 @@ def test_handing_over_to_two_reps_moves_everything_in_turn(cast, leaver_book, cl
         "follow_ups_due": 2,
         "team_places_ended": 1,
         "by_recipient": {"east_rep2": 3, "east_team_rep": 2},
+        "quotes_moved": 0,
+        "orders_moved": 0,
+        "quotes_kept": [],
     }
     receivers = [cast.east_rep2, cast.east_team_rep] * 3
     for customer, receiver in zip(leaver_book, receivers, strict=False):

@@ -9,7 +9,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +28,7 @@ from kedun.sales.models import (
     OrderLine,
     OrderStatus,
     Payment,
+    ProductDelivery,
     Quote,
     QuoteStatus,
     Shipment,
@@ -557,7 +558,32 @@ def test_delivery_is_confirmed_once_everything_has_shipped(cast, catalogue, owne
         delivery_confirm(actor=cast.logistics, order=order)
         error = refused(Conflict, delivery_confirm, actor=cast.logistics, order=order)
     assert error.code == "already_delivered"
-    assert Order.objects.get(pk=order.pk).delivered_at == late
+    order = Order.objects.get(pk=order.pk)
+    assert order.delivered_at == late
+    assert order.days_late == (timezone.localdate(late) - order.promised_date).days
+
+
+def test_a_delivery_writes_one_lead_time_row_per_product(cast, catalogue, owned_customer):
+    order = order_create(
+        actor=cast.east_rep,
+        customer=owned_customer,
+        lines=[
+            OrderLineInput(product=catalogue["pump"], quantity=1),
+            OrderLineInput(product=catalogue["valve"], quantity=2),
+            OrderLineInput(product=catalogue["pump"], quantity=3),  # the same product again
+        ],
+        promised_date=PROMISED,
+    )
+    ship_all(cast, order)
+    assert not ProductDelivery.objects.exists()
+    at = timezone.make_aware(dt.datetime.combine(PROMISED + dt.timedelta(days=4), dt.time(23, 50)))
+    with clock.frozen_at(at + dt.timedelta(minutes=1)):
+        delivery_confirm(actor=cast.logistics, order=order, delivered_at=at)
+
+    rows = ProductDelivery.objects.filter(order=order).order_by("product_id")
+    assert sorted((r.product_id, r.owner_id, r.delivered_at, r.days_late) for r in rows) == sorted(
+        (product.pk, cast.east_rep.pk, at, 4) for product in (catalogue["pump"], catalogue["valve"])
+    )
 
 
 def test_invoices_never_exceed_the_order_total_and_numbers_are_unique(
@@ -687,6 +713,7 @@ def test_a_lost_order_needs_a_reason_the_competitor_when_asked_and_a_note(
         note="对方报价低 8%",
     )
     order = Order.objects.get(pk=order.pk)
+    assert order.lost_at == clock.now()
     assert (order.status, order.lost_reason.code, order.lost_competitor, order.lost_note) == (
         OrderStatus.LOST,
         "competitor",

@@ -992,6 +992,7 @@ def test_a_lost_deal_needs_a_reason_and_a_note(cast, catalogue, owned_customer, 
 
     quote = reload(quote)
     need.refresh_from_db()
+    assert quote.lost_at is not None and quote.lost_at == clock.now()
     assert (quote.status, quote.lost_reason.code, quote.lost_competitor, quote.lost_note) == (
         "lost",
         "competitor",

@@ -19,6 +19,7 @@ from kedun.customers.ownership import owner_change
 from kedun.notifications.services import notify
 from kedun.org.models import Role, User
 from kedun.org.services import user_revoke_access
+from kedun.sales.deals import open_deals_move
 
 from .services import CLAIMING_ROLES, manages
 
@@ -31,6 +32,10 @@ class HandoverReport:
     open_needs: int = 0
     follow_ups_due: int = 0
     team_places_ended: int = 0
+    # Open deals follow the customers to a person (sales.deals); with the pool they stay.
+    quotes_moved: int = 0
+    orders_moved: int = 0
+    quotes_kept: list[int] = field(default_factory=list)  # approved by their new owner
     by_recipient: dict[str, int] = field(default_factory=dict)  # "" is the pool
     moved: list[tuple[str, str, str]] = field(default_factory=list)  # code, name, to
 
@@ -42,6 +47,9 @@ class HandoverReport:
             "open_needs": self.open_needs,
             "follow_ups_due": self.follow_ups_due,
             "team_places_ended": self.team_places_ended,
+            "quotes_moved": self.quotes_moved,
+            "orders_moved": self.orders_moved,
+            "quotes_kept": self.quotes_kept,
             "by_recipient": self.by_recipient,
         }
 
@@ -83,8 +91,11 @@ def handover(
             customer__in=[c.pk for c in customers], status=NeedStatus.OPEN
         ).count()
         report.follow_ups_due = sum(1 for c in customers if c.next_follow_up_on is not None)
+        received: dict[int, list[int]] = {}
         for number, customer in enumerate(customers):
             receiver: User | None = recipients[number % len(recipients)] if recipients else None
+            if receiver is not None:
+                received.setdefault(receiver.pk, []).append(customer.pk)
             owner_change(
                 customer=customer,
                 to=receiver,
@@ -95,6 +106,16 @@ def handover(
             key = receiver.username if receiver else ""
             report.by_recipient[key] = report.by_recipient.get(key, 0) + 1
             report.moved.append((customer.code, customer.name, key))
+        for recipient in recipients:
+            deals = open_deals_move(
+                customer_ids=received.get(recipient.pk, []),
+                from_user=user,
+                to=recipient,
+                actor=actor,
+            )
+            report.quotes_moved += len(deals.quotes)
+            report.orders_moved += len(deals.orders)
+            report.quotes_kept += deals.quotes_kept
         ended = TeamMember.objects.filter(active_team_q(today=today), user=user)
         report.team_places_ended = ended.count()
         ended.delete()

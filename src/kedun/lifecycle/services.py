@@ -34,6 +34,7 @@ from kedun.customers.ownership import owner_change
 from kedun.notifications.services import notify
 from kedun.org.models import Department, Role, User
 from kedun.org.selectors import subordinate_ids
+from kedun.sales.deals import open_deals_move
 
 from .rules import DEAL_STAGES, Policy, RuleBook, grades
 
@@ -533,6 +534,8 @@ def customer_transfer(*, actor: User, customer_id: int, to: User, reason: str) -
         owner_change(
             customer=customer, to=to, kind=OwnershipKind.TRANSFERRED, actor=actor, reason=reason
         )
+        if previous is not None:
+            open_deals_move(customer_ids=[customer.pk], from_user=previous, to=to, actor=actor)
         title = _("%(name)s was transferred from %(from)s to %(to)s") % {
             "name": customer.name,
             "from": previous.display_name if previous else "",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
     Count,
-    Q,
     QuerySet,
 )
 from django.utils.translation import gettext as _
@@ -80,14 +80,19 @@ class WinLoss:
         return ratio(Decimal(self.quotes_won.count), Decimal(decided))
 
 
-def _tallies(rows: QuerySet[Any], won: Q, lost: Q) -> tuple[Tally, Tally]:
-    found = rows.aggregate(
-        won=Count("pk", filter=won),
-        won_amount=money_sum("net_total", won),
-        lost=Count("pk", filter=lost),
-        lost_amount=money_sum("net_total", lost),
-    )
-    return Tally(found["won"], found["won_amount"]), Tally(found["lost"], found["lost_amount"])
+def _tallies(rows: QuerySet[Any], won: Callable[[str], bool], lost: str) -> tuple[Tally, Tally]:
+    """Won and lost from one GROUP BY status: it reads the (status, created_at, owner,
+    net_total) index in order, where a conditional count per figure weighed every row
+    (SQLite, 1.1 million quotes and orders company-wide: see bench/sales_reports.py)."""
+    won_count, won_amount, lost_count, lost_amount = 0, ZERO, 0, ZERO
+    for group in rows.values("status").annotate(n=Count("*"), amount=money_sum("net_total")):
+        if won(group["status"]):
+            won_count += group["n"]
+            won_amount += group["amount"]
+        elif group["status"] == lost:
+            lost_count += group["n"]
+            lost_amount += group["amount"]
+    return Tally(won_count, won_amount), Tally(lost_count, lost_amount)
 
 
 def wins_and_losses(
@@ -105,9 +110,11 @@ def wins_and_losses(
     quotes = scoped_quotes(owners).filter(within("created_at", since, until))
     orders = scoped_orders(owners).filter(within("created_at", since, until))
     quotes_won, quotes_lost = _tallies(
-        quotes, Q(status=QuoteStatus.ACCEPTED), Q(status=QuoteStatus.LOST)
+        quotes, lambda status: status == QuoteStatus.ACCEPTED, QuoteStatus.LOST
     )
-    orders_won, orders_lost = _tallies(orders, ~Q(status__in=NOT_WON), Q(status=OrderStatus.LOST))
+    orders_won, orders_lost = _tallies(
+        orders, lambda status: status not in NOT_WON, OrderStatus.LOST
+    )
     lost_quotes = quotes.filter(status=QuoteStatus.LOST)
     lost_orders = orders.filter(status=OrderStatus.LOST)
 
