@@ -12,12 +12,13 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 from rest_framework.authtoken.models import Token
 
 from kedun.audit.chain import chain_verify
 from kedun.audit.models import AuditEvent
 from kedun.core import clock
-from kedun.core.errors import Forbidden, Invalid
+from kedun.core.errors import Conflict, Forbidden, Invalid
 from kedun.customers.models import (
     Customer,
     FollowUp,
@@ -30,11 +31,13 @@ from kedun.customers.models import (
     TeamMember,
 )
 from kedun.lifecycle.handover import handover
+from kedun.lifecycle.models import PoolPolicy
 from kedun.lifecycle.selectors import follow_ups_due
 from kedun.lifecycle.services import customer_claim, follow_up_log, team_member_add
 from kedun.notifications.models import Notification
 from kedun.org.services import token_for_user
 from tests.conftest import PASSWORD
+from tests.factories import CustomerFactory
 
 from .conftest import T0, days
 
@@ -260,3 +263,29 @@ def test_the_command_refuses_clearly_and_changes_nothing(cast, leaver_book, args
     cast.east_rep.refresh_from_db()
     assert cast.east_rep.is_active
     assert Customer.objects.filter(owner=cast.east_rep).count() == 5
+
+
+def test_a_handover_that_would_overfill_a_receiver_is_refused_and_changes_nothing(
+    cast, leaver_book
+):
+    """Five customers in turn to two reps: east_rep2 gets three. With a limit of 3 and one
+    customer held already, east_rep2 cannot take them; nothing moves and the leaver stays."""
+    PoolPolicy.objects.create(department=None, max_held=3)
+    CustomerFactory(owner=cast.east_rep2)
+    with clock.frozen_at(T0), translation.override("en"), pytest.raises(Conflict) as refusal:
+        handover(actor=cast.east_mgr, user=cast.east_rep, to=[cast.east_rep2, cast.east_team_rep])
+    assert refusal.value.code == "holding_limit"
+    assert str(refusal.value.message) == (
+        f"{cast.east_rep2.display_name} holds 1 of 3 customers and cannot take 3 more."
+    )
+    cast.east_rep.refresh_from_db()
+    assert cast.east_rep.is_active
+    assert Customer.objects.filter(owner=cast.east_rep).count() == 5
+    # Split three ways, everyone fits (2 + 2 + 1).
+    with clock.frozen_at(T0):
+        report = handover(
+            actor=cast.east_mgr,
+            user=cast.east_rep,
+            to=[cast.east_rep2, cast.east_team_rep, cast.east_junior],
+        )
+    assert report.by_recipient == {"east_rep2": 2, "east_team_rep": 2, "east_junior": 1}

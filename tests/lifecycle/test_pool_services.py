@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kedun.audit.chain import chain_verify
 from kedun.audit.models import AuditEvent
@@ -671,3 +671,36 @@ def test_a_new_rep_without_history_can_claim(cast, in_pool):
     newcomer = UserFactory(username="newcomer", department=cast.east, manager=cast.east_mgr)
     customer = in_pool()
     assert claim(newcomer, customer).owner == newcomer
+
+
+def test_registering_a_new_customer_counts_against_the_limit(cast, owned):
+    """The limit holds however a customer arrives: registering one more is refused too, for
+    the rep and for a manager registering it for them; a won customer frees no place unless
+    the policy says so."""
+    PoolPolicy.objects.create(department=None, max_held=2)
+    owned(cast.east_rep)
+    owned(cast.east_rep, stage=Stage.WON)  # does not count
+    customer_register(actor=cast.east_rep, name="宁波甬江阀门有限公司")
+    count = Customer.objects.count()
+
+    with translation.override("en"):
+        error = refused(
+            Conflict, customer_register, actor=cast.east_rep, name="温州瓯海泵阀有限公司"
+        )
+    assert error.code == "holding_limit"
+    assert str(error.message) == (
+        "You hold 2 of 2 customers: release one before registering another."
+    )
+    error = refused(
+        Conflict,
+        customer_register,
+        actor=cast.east_mgr,
+        owner=cast.east_rep,
+        name="温州瓯海泵阀有限公司",
+    )
+    assert cast.east_rep.display_name in str(error.message)
+    assert Customer.objects.count() == count
+    # Someone else still may.
+    assert customer_register(actor=cast.east_rep2, name="温州瓯海泵阀有限公司").owner == (
+        cast.east_rep2
+    )

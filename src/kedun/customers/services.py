@@ -11,6 +11,7 @@ from kedun.audit.services import audit_record
 from kedun.core import clock
 from kedun.core.errors import Conflict, Forbidden, Invalid
 from kedun.customers.contact_identity import InvalidCreditCode
+from kedun.lifecycle.holding import check_can_hold_more
 from kedun.org.models import Role, User
 
 from .disputes import dispute_open_for_possible
@@ -147,6 +148,9 @@ def customer_register(
         raise Invalid(error.message, code="invalid_tax_id") from None
     with transaction.atomic():
         _registry_lock()
+        # The owner's row, locked: two registrations cannot both take the last place.
+        owner = User.objects.select_for_update(of=("self",)).get(pk=owner.pk)
+        check_can_hold_more(owner, who="register" if owner.pk == actor.pk else "other")
         matches = matches_for(keys)
         duplicates = [m for m in matches if m.level == DUPLICATE]
         if duplicates:

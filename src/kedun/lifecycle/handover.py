@@ -21,6 +21,8 @@ from kedun.org.models import Role, User
 from kedun.org.services import user_revoke_access
 from kedun.sales.deals import open_deals_move
 
+from .holding import check_can_hold_more, counted_against_limit
+from .rules import RuleBook
 from .services import CLAIMING_ROLES, manages
 
 
@@ -79,6 +81,13 @@ def handover(
     with transaction.atomic():
         # Access first: the leaver's sessions and token stop working in this same commit.
         user_revoke_access(actor=actor, user=user)
+        # The recipients' rows before the customers, as a claim locks them: their holdings
+        # cannot change under the limit check below.
+        list(
+            User.objects.select_for_update(of=("self",))
+            .filter(pk__in=[r.pk for r in recipients])
+            .order_by("pk")
+        )
         customers = list(
             Customer.objects.select_for_update(of=("self",))
             .select_related("owner")
@@ -91,6 +100,13 @@ def handover(
             customer__in=[c.pk for c in customers], status=NeedStatus.OPEN
         ).count()
         report.follow_ups_due = sum(1 for c in customers if c.next_follow_up_on is not None)
+        rules = RuleBook.load()
+        for turn, recipient in enumerate(recipients):
+            share = customers[turn :: len(recipients)]
+            policy = rules.policy(recipient.department_id)
+            check_can_hold_more(
+                recipient, policy, who="other", more=counted_against_limit(share, policy)
+            )
         received: dict[int, list[int]] = {}
         for number, customer in enumerate(customers):
             receiver: User | None = recipients[number % len(recipients)] if recipients else None

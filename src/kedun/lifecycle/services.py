@@ -36,7 +36,8 @@ from kedun.org.models import Department, Role, User
 from kedun.org.selectors import subordinate_ids
 from kedun.sales.deals import open_deals_move
 
-from .rules import DEAL_STAGES, Policy, RuleBook, grades
+from .holding import check_can_hold_more
+from .rules import Policy, RuleBook, grades
 
 CLAIMING_ROLES = (Role.ADMIN, Role.MANAGER, Role.SALES)
 MANAGING_ROLES = (Role.ADMIN, Role.MANAGER)
@@ -275,13 +276,6 @@ def team_member_remove(*, actor: User, customer: Customer, user: User) -> None:
 # -- the pool ---------------------------------------------------------------------------------
 
 
-def held_count(user: User, policy: Policy) -> int:
-    held = Customer.objects.filter(owner=user, merged_into__isnull=True)
-    if policy.exclude_won_from_limit:
-        held = held.exclude(stage__in=DEAL_STAGES)
-    return held.count()
-
-
 def _start_of_today(now: dt.datetime) -> dt.datetime:
     local = timezone.localtime(now)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -308,19 +302,6 @@ def cooldown_until(
         .first()
     )
     return lost.at + dt.timedelta(days=policy.cooldown_days) if lost else None
-
-
-def _check_can_hold_one_more(user: User, policy: Policy, *, who: str) -> None:
-    held = held_count(user, policy)
-    if held >= policy.max_held:
-        if who == "self":
-            message = _("You hold %(held)d of %(limit)d customers: release one before claiming.")
-        else:
-            message = _("%(name)s holds %(held)d of %(limit)d customers.")
-        raise Conflict(
-            message % {"held": held, "limit": policy.max_held, "name": user.display_name},
-            code="holding_limit",
-        )
 
 
 def _local_date(moment: dt.datetime) -> str:
@@ -376,7 +357,7 @@ def customer_claim(*, actor: User, customer_id: int) -> Customer:
                 % {"owner": customer.owner.display_name if customer.owner else ""},
                 code="taken",
             )
-        _check_can_hold_one_more(actor, policy, who="self")
+        check_can_hold_more(actor, policy, who="claim")
         claimed = claims_today(actor, now)
         if claimed >= policy.daily_claims:
             raise Conflict(
@@ -460,7 +441,7 @@ def customer_assign(*, actor: User, customer_id: int, to: User, reason: str = ""
             raise Conflict(_("This customer is not in the pool."), code="not_in_pool")
         now = clock.now()
         policy = RuleBook.load().policy(to.department_id)
-        _check_can_hold_one_more(to, policy, who="other")
+        check_can_hold_more(to, policy, who="other")
         again = cooldown_until(to, customer, policy, now)
         if again is not None:
             raise Conflict(
