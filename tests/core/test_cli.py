@@ -162,6 +162,12 @@ def test_demo_sales_cover_every_step_once():
     lateness = {(o.delivered_at.date() - o.promised_date).days > 0 for o in delivered}
     assert lateness == {True, False}
     assert Payment.objects.filter(payer_differs=True).count() == 1
+    # One acceptance bill bounced: the invoice is open again, its commission clawed back.
+    [bounced] = Payment.objects.filter(reversals__kind="bounced")
+    assert bounced.reversed_amount == bounced.amount
+    assert sum(e.amount for e in CommissionEntry.objects.filter(payment=bounced)) == 2 * sum(
+        e.amount for e in CommissionEntry.objects.filter(payment=bounced, reversal=None)
+    )
     # Commission accrued on every payment, payable and retained.
     assert set(CommissionEntry.objects.values_list("payment", flat=True)) == set(
         Payment.objects.values_list("pk", flat=True)

@@ -464,6 +464,7 @@ def test_the_schema_lists_every_sales_endpoint(cast, client):
             )
         ),
         "/api/v1/invoices/{invoice_id}/payments/",
+        "/api/v1/payments/{payment_id}/reverse/",
         "/api/v1/receivables/",
         "/api/v1/commission/",
     } <= paths

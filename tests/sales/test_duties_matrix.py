@@ -1,9 +1,9 @@
 """The permission matrix of an order's road (分段经营, MISSION §5): every transition × every
 role. The role holding the step succeeds; every other role is refused with a 403 "duty" error
-and nothing changes — statuses, totals, shipments, invoices, payments, commission, audit
-events and notifications are read back and compared. Then data scope: a step held but the
-order out of sight is NotFound; and whoever sold an order never collects on it, whatever the
-boss grants."""
+and nothing changes — statuses, totals, shipments, invoices, payments and their reversals,
+commission, audit events and notifications are read back and compared. Then data scope: a step
+held but the order out of sight is NotFound; and whoever sold an order never collects on it
+(nor reverses a payment on it), whatever the boss grants."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ from kedun.sales.models import (
     OrderLine,
     OrderStatus,
     Payment,
+    PaymentReversal,
     Quote,
+    ReversalKind,
     Shipment,
     ShipmentLine,
 )
@@ -41,6 +43,7 @@ from kedun.sales.orders import (
     order_mark_lost,
     order_production_start,
     payment_record,
+    payment_reverse,
     shipment_record,
 )
 from tests.factories import CustomerFactory
@@ -102,7 +105,8 @@ def state() -> dict[str, Any]:
         "shipments": list(Shipment.objects.order_by("pk").values_list("pk", "delivered_at")),
         "shipment_lines": ShipmentLine.objects.count(),
         "invoices": list(Invoice.objects.order_by("pk").values_list("pk", "amount", "paid_amount")),
-        "payments": Payment.objects.count(),
+        "payments": list(Payment.objects.order_by("pk").values_list("pk", "reversed_amount")),
+        "reversals": PaymentReversal.objects.count(),
         "commission": CommissionEntry.objects.count(),
         "quotes": list(Quote.objects.order_by("pk").values_list("pk", "status")),
         "customers": list(
@@ -149,6 +153,16 @@ def _pay(actor, bill: Invoice) -> Payment:
 def _invoice(actor, order: Order) -> Invoice:
     return invoice_record(
         actor=actor, order=order, amount="100.00", number="FP-MATRIX", issued_on=TODAY
+    )
+
+
+def _paid(cast, catalogue, customer) -> Payment:
+    return _pay(cast.finance, _invoiced(cast, catalogue, customer))
+
+
+def _reverse(actor, payment: Payment) -> PaymentReversal:
+    return payment_reverse(
+        actor=actor, payment=payment, kind=ReversalKind.REFUNDED, amount="20.00", reason="退货退款"
     )
 
 
@@ -212,6 +226,12 @@ TRANSITIONS: dict[str, Transition] = {
         _pay,
         lambda bill: Payment.objects.filter(invoice=bill).exists(),
     ),
+    "payment_reverse": Transition(
+        frozenset({Role.FINANCE}),
+        _paid,
+        _reverse,
+        lambda payment: PaymentReversal.objects.filter(payment=payment).exists(),
+    ),
     "order_mark_lost": Transition(
         SELLING,
         _order,
@@ -266,6 +286,7 @@ def test_the_matrix_matches_the_mission(cast):
     allowed = {name: sorted(t.allowed) for name, t in TRANSITIONS.items()}
     assert allowed["shipment_record"] == allowed["delivery_confirm"] == [Role.LOGISTICS]
     assert allowed["invoice_record"] == allowed["payment_record"] == [Role.FINANCE]
+    assert allowed["payment_reverse"] == [Role.FINANCE]
     assert allowed["order_production_start"] == allowed["order_contract_set"] == [Role.ORDERS]
 
 
@@ -298,6 +319,7 @@ def test_a_seller_of_another_team_cannot_touch_the_order(cast, arranged, who, na
         (Step.SHIP, "delivery_confirm"),
         (Step.PRODUCTION, "order_production_start"),
         (Step.DOCUMENTS, "order_contract_set"),
+        (Step.PAYMENT, "payment_reverse"),
     ],
 )
 def test_a_step_granted_to_managers_still_stops_at_their_data_scope(cast, arranged, step, name):
@@ -341,6 +363,12 @@ def test_a_manager_granted_collection_cannot_collect_on_an_order_they_took(
     assert (error.code, error.status) == ("sold_and_collects", 403)
     assert state() == before
 
+    payment = _pay(cast.finance, bill)  # nor reverse a payment on it
+    before = state()
+    error = refusal(lambda: _reverse(cast.east_mgr, payment))
+    assert (error.code, error.status) == ("sold_and_collects", 403)
+    assert state() == before
+
 
 def test_a_manager_granted_collection_cannot_collect_for_their_own_customer(
     cast, catalogue, managers_collect
@@ -378,8 +406,13 @@ def test_a_rep_moved_to_finance_cannot_collect_on_orders_they_sold(cast, catalog
     bill = invoice(cast, order, amount="1000.00")
     cast.east_rep.role = Role.FINANCE
     cast.east_rep.save(update_fields=["role"])
+    payment = _pay(cast.finance, bill)
     before = state()
-    for attempt in (lambda: _invoice(cast.east_rep, order), lambda: _pay(cast.east_rep, bill)):
+    for attempt in (
+        lambda: _invoice(cast.east_rep, order),
+        lambda: _pay(cast.east_rep, bill),
+        lambda: _reverse(cast.east_rep, payment),
+    ):
         error = refusal(attempt)
         assert (error.code, error.status) == ("sold_and_collects", 403)
     assert state() == before
@@ -393,22 +426,25 @@ def test_salespeople_can_never_be_granted_a_collecting_step(cast):
 
 def test_a_deactivated_finance_user_collects_nothing(cast, catalogue, owned_customer):
     bill = invoice(cast, take_order(cast, owned_customer, catalogue), amount="1000.00")
+    payment = _pay(cast.finance, bill)
     cast.finance.is_active = False
     cast.finance.save(update_fields=["is_active"])
     before = state()
-    error = refusal(lambda: _pay(cast.finance, bill))
-    assert error.code == "duty"
+    for attempt in (lambda: _pay(cast.finance, bill), lambda: _reverse(cast.finance, payment)):
+        assert refusal(attempt).code == "duty"
     assert state() == before
 
 
 def test_in_the_mission_s_words_sales_cannot_ship_or_collect(cast, catalogue, owned_customer):
     order = take_order(cast, owned_customer, catalogue)
     bill = invoice(cast, order, amount="1000.00")
+    payment = _pay(cast.finance, bill)
     before = state()
     for attempt in (
         lambda: shipment_record(actor=cast.east_rep, order=order, lines={lines_of(order)[0]: 1}),
         lambda: _invoice(cast.east_rep, order),
         lambda: _pay(cast.east_rep, bill),
+        lambda: _reverse(cast.east_rep, payment),
     ):
         assert refusal(attempt).code == "duty"
     assert state() == before

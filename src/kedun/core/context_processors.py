@@ -21,6 +21,7 @@ MENU = [
     ("registry-search", _("Registry search"), None),
     ("quote-list", _("Quotes"), SELLING),
     ("order-list", _("Orders"), None),
+    ("product-list", _("Products"), (Role.ADMIN, *SELLING)),
     ("receivables", _("Receivables"), (Role.ADMIN, Role.MANAGER, Role.FINANCE, Role.AUDITOR)),
     ("sales-reports", _("Sales reports"), (Role.ADMIN, Role.MANAGER, Role.AUDITOR)),
     ("dispute-queue", _("Disputes"), MANAGING),
@@ -28,6 +29,7 @@ MENU = [
     ("user-list", _("People"), MANAGING),
     ("handover", _("Departure handover"), MANAGING),
     ("pool-settings", _("Pool rules"), MANAGING),
+    ("sales-settings", _("Sales settings"), MANAGING),
     ("audit-list", _("Audit trail"), (Role.ADMIN, Role.AUDITOR)),
     ("api-docs", _("API"), (Role.ADMIN,)),
 ]

@@ -2,9 +2,10 @@
 list, quotes in every status (three waiting for a manager's approval, so each regional manager
 has something to decide), orders at every step — in production, partly shipped, delivered
 late against the promised date, invoiced, paid (once by a payer other than the customer, so
-the flag shows) — invoices overdue across the ageing buckets, and the commission the payments
-earned. Written through the services with the clock set back, as if it had happened, by the
-roles whose duty each step is: reps sell, the order desk starts production, logistics ships,
+the flag shows, once by an acceptance bill that bounced, so its commission is clawed back) —
+invoices overdue across the ageing buckets, and the commission the payments earned. Written
+through the services with the clock set back, as if it had happened, by the roles whose duty
+each step is: reps sell, the order desk starts production, logistics ships,
 finance invoices and collects, managers approve.
 
 Each story goes to a rep's oldest customer not used yet, old enough for the story's history;
@@ -23,7 +24,16 @@ from kedun.core import clock
 from kedun.customers.models import Customer
 from kedun.org.models import Role, User
 from kedun.sales.catalogue import price_list_create, product_create
-from kedun.sales.models import Invoice, Order, OrderLine, PriceList, Product, Quote
+from kedun.sales.models import (
+    Invoice,
+    Order,
+    OrderLine,
+    Payment,
+    PriceList,
+    Product,
+    Quote,
+    ReversalKind,
+)
 from kedun.sales.orders import (
     OrderLineInput,
     delivery_confirm,
@@ -35,6 +45,7 @@ from kedun.sales.orders import (
     order_mark_lost,
     order_production_start,
     payment_record,
+    payment_reverse,
     shipment_record,
 )
 from kedun.sales.quotes import (
@@ -191,9 +202,9 @@ class Demo:
 
     def pay(
         self, invoice: Invoice, days_ago: float, *, share: Decimal = Decimal(1), payer: str = ""
-    ) -> None:
+    ) -> Payment:
         customer = invoice.order.customer
-        self.step(
+        payment = self.step(
             days_ago,
             payment_record,
             actor=self.users["finance"],
@@ -203,6 +214,8 @@ class Demo:
             payer_name=payer or customer.name,
             payer_account=f"6222 0210 {customer.pk:04d} {invoice.pk:04d}",
         )
+        assert isinstance(payment, Payment)
+        return payment
 
 
 # -- the stories: (how many days of history each needs, the story) -------------------------
@@ -238,6 +251,23 @@ def _paid_by_another(demo: Demo, customer: Customer) -> None:
     demo.ship(order, 45)
     demo.deliver(order, 44)
     demo.pay(demo.invoice(order, 43), 12, payer=OTHER_PAYER)
+
+
+def _paid_by_a_bill_that_bounced(demo: Demo, customer: Customer) -> None:
+    order = demo.order(customer, 40, [("KD-SEN-PH", 30), ("KD-SEN-PX", 40)], promised_in=7)
+    demo.produce(order, 39)
+    demo.ship(order, 33)
+    demo.deliver(order, 32)
+    payment = demo.pay(demo.invoice(order, 31), 18)
+    demo.step(
+        11,
+        payment_reverse,
+        actor=demo.users["finance"],
+        payment=payment,
+        kind=ReversalKind.BOUNCED,
+        reason="银行承兑汇票到期提示付款被拒（出票人账户余额不足），已退票",
+        reversed_on=demo.day(11),
+    )
 
 
 def _part_paid_overdue(demo: Demo, customer: Customer) -> None:
@@ -452,6 +482,7 @@ STORIES: list[tuple[int, str, Story]] = [
     (2, "zhangwei", _pending_below_floor),
     (3, "zhaolei", _pending_over_discount),
     (2, "wuhao", _pending_below_floor),
+    (41, "", _paid_by_a_bill_that_bounced),
 ]
 
 

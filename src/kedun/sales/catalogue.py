@@ -1,5 +1,6 @@
 """The catalogue (MISSION §5): products with their list and floor prices, price lists, and the
 list of lost reasons. Maintained by whoever holds the CATALOGUE step (the boss by default).
+A rep's own terms (discount limit, commission rate) are set by the boss or the rep's manager.
 
 Also the parsing of amounts, rates and quantities that every sales service shares: a value
 that does not fit its column is refused here, never rounded silently by the database.
@@ -20,11 +21,12 @@ from django.utils.translation import gettext as _
 
 from kedun.audit.services import audit_record, diff
 from kedun.core import clock
-from kedun.core.errors import Conflict, Invalid
-from kedun.org.models import User
+from kedun.core.errors import Conflict, Forbidden, Invalid
+from kedun.lifecycle.services import CLAIMING_ROLES, manages
+from kedun.org.models import Role, User
 
 from .duties import Step, require
-from .models import LostReason, PriceList, PriceListItem, Product
+from .models import LostReason, PriceList, PriceListItem, Product, RepTerms
 
 
 class _Keep(enum.Enum):
@@ -498,3 +500,53 @@ def lost_reason_update(
             reason.save(update_fields=list(changes))
             audit_record(actor=actor, action="lost_reason.updated", target=reason, changes=changes)
     return reason
+
+
+# -- a rep's terms ----------------------------------------------------------------------------
+
+
+def rep_terms_editable(*, actor: User, rep: User) -> bool:
+    """The boss, or a manager over the rep; a manager never sets their own terms (a limit one
+    raises for oneself is no limit)."""
+    if not actor.is_active or not rep.is_active or rep.role not in CLAIMING_ROLES:
+        return False
+    if actor.role == Role.ADMIN:
+        return True
+    return rep.pk != actor.pk and manages(actor, rep)
+
+
+def rep_terms_set(
+    *, actor: User, rep: User, max_discount_rate: Number, commission_rate: Number
+) -> RepTerms:
+    """Set the deepest discount the rep gives without approval and their commission rate."""
+    if not rep_terms_editable(actor=actor, rep=rep):
+        raise Forbidden()
+    values = {
+        "max_discount_rate": parse_rate(max_discount_rate, field=_("Discount limit")),
+        "commission_rate": parse_rate(commission_rate, field=_("Commission rate")),
+    }
+    with transaction.atomic():
+        terms, created = RepTerms.objects.select_for_update().get_or_create(
+            rep=rep, defaults=values
+        )
+        before: dict[str, Any] = (
+            dict.fromkeys(values)
+            if created
+            else {
+                "max_discount_rate": terms.max_discount_rate,
+                "commission_rate": terms.commission_rate,
+            }
+        )
+        for name, value in values.items():
+            setattr(terms, name, value)
+        changes = diff(before, values)
+        if changes:
+            if not created:
+                terms.save(update_fields=list(changes))
+            audit_record(
+                actor=actor,
+                action="rep_terms.set",
+                target=terms,
+                changes={"rep": rep.pk, **changes},
+            )
+    return terms

@@ -16,6 +16,10 @@ How an accrual is computed (`commission_accrue`):
 
 The rep credited is the order's owner when the cash arrives (a handover moves future
 commission with the order). Zero amounts write no entry.
+
+Cash that did not stay takes its commission back (`commission_clawback`): a bounce or a refund
+(PaymentReversal) writes a clawed-back entry, a positive amount the ledger deducts, charged to
+the rep the payment's commission went to — not the order's owner now.
 """
 
 from __future__ import annotations
@@ -39,7 +43,15 @@ from kedun.notifications.services import notify
 from kedun.org.models import Role, User
 from kedun.org.selectors import scope_filter
 
-from .models import CommissionEntry, CommissionStatus, Order, OrderLine, Payment, RepTerms
+from .models import (
+    CommissionEntry,
+    CommissionStatus,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentReversal,
+    RepTerms,
+)
 from .money import ZERO, to_cents
 
 # Entries released per transaction: one UPDATE and one audit event each, short write locks.
@@ -128,6 +140,82 @@ def commission_accrue(*, payment: Payment) -> list[CommissionEntry]:
                 },
             )
         return entries
+
+
+def commission_clawback(*, reversal: PaymentReversal) -> CommissionEntry | None:
+    """Take back the commission the reversed cash earned: one clawed-back entry per reversal.
+
+    What the payment earned is its accrual, payable plus retained (whether the retained part
+    is still retained or already released); a retained part the rep forfeited is not counted,
+    as it was never theirs. A reversal takes its share, amount / payment × earned, rounded
+    half up to the cent and never more than is left to take back; the reversal that leaves
+    nothing of the payment takes exactly what is left, so a bounce, or refunds adding up to
+    the payment, take back the accrual to the cent.
+
+    The retained entry stays as it is: the clawback is taken from the whole, so if the
+    retained part is later released the rep is paid it and the clawback offsets it — simpler
+    than splitting one deduction across two entries, and the same sum for the rep. Until then
+    the rep's earned total may dip below zero: a debt against future commission.
+
+    Runs inside the reversal's transaction (payment_reverse calls it, under the order's lock
+    and after the payment's running total moved), so the two commit together. Calling it
+    again for the same reversal changes nothing. Nothing accrued (zero commission): no entry.
+    """
+    with transaction.atomic():
+        payment = Payment.objects.get(pk=reversal.payment_id)
+        entries = list(
+            CommissionEntry.objects.select_for_update().filter(payment=payment).order_by("pk")
+        )
+        done = [entry for entry in entries if entry.reversal_id == reversal.pk]
+        if done:
+            return done[0]
+        accruals = [entry for entry in entries if entry.reversal_id is None]
+        if not accruals:
+            return None
+        earned = sum((e.amount for e in accruals if e.status != CommissionStatus.FORFEITED), ZERO)
+        taken = sum((e.amount for e in entries if e.status == CommissionStatus.CLAWED_BACK), ZERO)
+        left = max(earned - taken, ZERO)
+        if payment.reversed_amount >= payment.amount:
+            share = left
+        else:
+            share = min(to_cents(earned * reversal.amount / payment.amount), left)
+        if share <= 0:
+            return None
+        rep_id, order_id = accruals[0].rep_id, accruals[0].order_id
+        now = clock.now()
+        entry = CommissionEntry.objects.create(
+            rep_id=rep_id,
+            payment=payment,
+            order_id=order_id,
+            amount=share,
+            status=CommissionStatus.CLAWED_BACK,
+            reversal=reversal,
+            created_at=now,
+            settled_at=now,
+        )
+        audit_record(
+            actor=None,
+            actor_label="commission",
+            action="sales.commission_clawed_back",
+            target=payment,
+            changes={
+                "rep": rep_id,
+                "order": order_id,
+                "reversal": reversal.pk,
+                "kind": reversal.kind,
+                "reversed": str(reversal.amount),
+                "earned": str(earned),
+                "clawed_back": [str(taken), str(taken + share)],
+            },
+        )
+        notify(
+            recipients=[User.objects.get(pk=rep_id)],
+            kind="commission_clawed_back",
+            title=_("Commission of %(amount)s was clawed back: a payment of %(paid)s was reversed")
+            % {"amount": share, "paid": payment.amount},
+            body=reversal.reason,
+        )
+        return entry
 
 
 @dataclass(frozen=True)
@@ -227,11 +315,12 @@ class LedgerTotals:
     retained: Decimal
     released: Decimal
     forfeited: Decimal
+    clawed_back: Decimal
 
     @property
     def earned(self) -> Decimal:
-        """Paid or to be paid: payable now plus released."""
-        return self.payable + self.released
+        """Paid or to be paid: payable now plus released, less what was clawed back."""
+        return self.payable + self.released - self.clawed_back
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ records its invoice or payment.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
+
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -106,3 +108,23 @@ def duties_set(*, actor: User, step: str, roles: set[str]) -> None:
             object_id=step,
             changes={"roles": [before, sorted(roles_for(step))]},
         )
+
+
+def duties_matrix_set(*, actor: User, grants: Mapping[str, Set[str]]) -> list[str]:
+    """The admin's whole matrix at once (the duties page): each step whose roles changed is
+    regranted, and one refusal keeps every step as it was. An empty step means its defaults.
+    Returns the steps changed."""
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden()
+    unknown = set(grants) - set(Step.values)
+    if unknown:
+        raise Invalid(_("Unknown step."))
+    changed = [
+        step
+        for step in Step.values
+        if step in grants and (set(grants[step]) or DEFAULT_GRANTS[step]) != roles_for(step)
+    ]
+    with transaction.atomic():
+        for step in changed:
+            duties_set(actor=actor, step=step, roles=set(grants[step]))
+    return changed

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kedun.customers.models import Customer
 
-from .models import Invoice, OrderLine, Product
+from .models import Invoice, LostReason, OrderLine, PriceList, Product, ReversalKind
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NEW_QUOTE_LINES = 5
@@ -161,7 +161,178 @@ class PaymentForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["invoice"]).queryset = invoices
 
 
+class ReversalForm(forms.Form):
+    """A bounce or a refund of one payment (which one: a hidden field, one form per payment)."""
+
+    payment = forms.IntegerField(widget=forms.HiddenInput)
+    kind = forms.ChoiceField(label=_("Kind"), choices=ReversalKind.choices)
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text=_("A bounce is always the whole payment."),
+    )
+    reversed_on = forms.DateField(label=_("Date"), widget=DATE)
+    reason = forms.CharField(
+        label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"), min_length=5, max_length=300, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+# -- the catalogue and the sales settings -----------------------------------------------------
+
+# Rates are typed as percentages (13 for 13 %); the services take fractions.
+PERCENT: dict[str, Any] = {
+    "max_digits": 6,
+    "decimal_places": 2,
+    "min_value": Decimal(0),
+    "max_value": Decimal("99.99"),
+}
+
+
+def percent_of(rate: Decimal | None) -> Decimal | None:
+    return None if rate is None else (rate * 100).quantize(Decimal("0.01"))
+
+
+def _rate(percent: Decimal | None) -> Decimal | None:
+    return None if percent is None else percent / 100
+
+
+def _money(label: Any, **kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label, max_digits=14, decimal_places=2, min_value=Decimal(0), **kwargs
+    )
+
+
+class ProductForm(forms.Form):
+    """A new product (with its code) or a product's changes (with its active flag)."""
+
+    sku = forms.CharField(label=_("Product code"), max_length=40)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    unit = forms.CharField(label=_("Unit"), max_length=20, initial="件")
+    list_price = _money(_("List price"))
+    floor_price = _money(_("Floor price (below it a quote needs approval)"))
+    tax_percent = forms.DecimalField(label=_("Tax rate %"), initial=Decimal(13), **PERCENT)
+    commission_percent = forms.DecimalField(
+        label=_("Commission % (blank: the rep's rate)"), required=False, **PERCENT
+    )
+    lead_time_days = forms.IntegerField(
+        label=_("Usual lead time (days)"), min_value=0, max_value=3650, initial=14
+    )
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args: Any, product: Product | None = None, **kwargs: Any):
+        if product is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "name": product.name,
+                    "unit": product.unit,
+                    "list_price": product.list_price,
+                    "floor_price": product.floor_price,
+                    "tax_percent": percent_of(product.tax_rate),
+                    "commission_percent": percent_of(product.commission_rate),
+                    "lead_time_days": product.lead_time_days,
+                    "active": product.active,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        del self.fields["sku" if product is not None else "active"]
+
+    def values(self) -> dict[str, Any]:
+        """The fields as product_create / product_update take them."""
+        data = dict(self.cleaned_data)
+        data["tax_rate"] = _rate(data.pop("tax_percent"))
+        data["commission_rate"] = _rate(data.pop("commission_percent"))
+        return data
+
+
+class PriceListForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    valid_from = forms.DateField(label=_("Valid from"), widget=DATE, required=False)
+    valid_until = forms.DateField(label=_("Valid until"), widget=DATE, required=False)
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args: Any, price_list: PriceList | None = None, **kwargs: Any):
+        if price_list is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "name": price_list.name,
+                    "valid_from": price_list.valid_from,
+                    "valid_until": price_list.valid_until,
+                    "active": price_list.active,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        if price_list is None:
+            del self.fields["active"]
+
+
+class PriceListPricesForm(forms.Form):
+    """One price per product, named price_<id>; blank takes the product off the list."""
+
+    def __init__(
+        self, *args: Any, products: list[Product], prices: dict[int, Decimal], **kwargs: Any
+    ):
+        kwargs.setdefault("initial", {f"price_{pk}": price for pk, price in prices.items()})
+        super().__init__(*args, **kwargs)
+        self.products = {f"price_{product.pk}": product for product in products}
+        for name, product in self.products.items():
+            field = _money(f"{product.sku} {product.name}", required=False)
+            field.widget.attrs["data-product"] = product.sku
+            self.fields[name] = field
+
+    def rows(self) -> list[tuple[Product, forms.BoundField]]:
+        return [(product, self[name]) for name, product in self.products.items()]
+
+    def prices(self) -> dict[Product, Decimal | None]:
+        return {product: self.cleaned_data.get(name) for name, product in self.products.items()}
+
+
+class LostReasonForm(forms.Form):
+    """A new reason (with its code) or a reason's changes (with its active flag)."""
+
+    code = forms.CharField(label=_("Code (letters, digits, - or _)"), max_length=30)
+    label = forms.CharField(label=_("Reason"), max_length=100)
+    needs_competitor = forms.BooleanField(label=_("Asks for the competitor"), required=False)
+    position = forms.IntegerField(
+        label=_("Position in the list"), min_value=0, max_value=32767, required=False
+    )
+    active = forms.BooleanField(label=_("Active"), required=False)
+
+    def __init__(self, *args: Any, reason: LostReason | None = None, **kwargs: Any):
+        if reason is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "label": reason.label,
+                    "needs_competitor": reason.needs_competitor,
+                    "position": reason.position,
+                    "active": reason.active,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        if reason is None:
+            del self.fields["active"]
+        else:
+            del self.fields["code"]
+            self.fields["position"].required = True
+
+
+class RepTermsForm(forms.Form):
+    max_discount_percent = forms.DecimalField(label=_("Discount limit %"), **PERCENT)
+    commission_percent = forms.DecimalField(label=_("Commission %"), **PERCENT)
+
+    def rates(self) -> dict[str, Decimal]:
+        return {
+            "max_discount_rate": self.cleaned_data["max_discount_percent"] / 100,
+            "commission_rate": self.cleaned_data["commission_percent"] / 100,
+        }

@@ -461,11 +461,18 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField()
+    # What bounced or was refunded of it (PaymentReversal), a running total like paid_amount.
+    reversed_amount = money_field(_("reversed"), default=0)
 
     class Meta:
         verbose_name = _("payment")
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            # Never more reversed than was paid, whatever two cashiers do at the same moment.
+            models.CheckConstraint(
+                condition=Q(reversed_amount__gte=0) & Q(reversed_amount__lte=F("amount")),
+                name="payment_reversed_within_amount",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -518,6 +525,8 @@ class CommissionStatus(models.TextChoices):
     RETAINED = "retained", _("Retained")
     RELEASED = "released", _("Released")
     FORFEITED = "forfeited", _("Forfeited")
+    # Taken back because the payment bounced or was refunded: a positive amount, a deduction.
+    CLAWED_BACK = "clawed_back", _("Clawed back")
 
 
 class CommissionEntry(models.Model):
@@ -530,7 +539,15 @@ class CommissionEntry(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="commission")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
     amount = money_field(_("amount"))
-    status = models.CharField(max_length=10, choices=CommissionStatus.choices)
+    status = models.CharField(max_length=12, choices=CommissionStatus.choices)
+    # The reversal a clawed-back entry takes back commission for; null on accruals.
+    reversal = models.ForeignKey(
+        "PaymentReversal",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="clawbacks",
+    )
     release_on = models.DateField(_("release on"), null=True, blank=True)
     created_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
@@ -543,8 +560,60 @@ class CommissionEntry(models.Model):
                 condition=Q(status__in=CommissionStatus.values), name="commission_status_known"
             ),
             # One payable and one retained entry per payment at most: a payment accrues once.
-            models.UniqueConstraint(fields=["payment", "status"], name="commission_accrues_once"),
+            # Clawbacks are one per reversal, and a payment may be refunded several times.
+            models.UniqueConstraint(
+                fields=["payment", "status"],
+                condition=Q(reversal__isnull=True),
+                name="commission_accrues_once",
+            ),
+            models.UniqueConstraint(fields=["reversal"], name="commission_claws_back_once"),
+            models.CheckConstraint(
+                condition=Q(status=CommissionStatus.CLAWED_BACK, reversal__isnull=False)
+                | (~Q(status=CommissionStatus.CLAWED_BACK) & Q(reversal__isnull=True)),
+                name="commission_clawback_of_a_reversal",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.rep_id}: {self.amount} ({self.status})"
+
+
+class ReversalKind(models.TextChoices):
+    BOUNCED = "bounced", _("Bounced")  # 退票: the cheque or acceptance bill came back
+    REFUNDED = "refunded", _("Refunded")  # 退款: money paid back to the customer
+
+
+class PaymentReversal(models.Model):
+    """Cash that did not stay (退票, 退款): a bounce takes back the whole payment, refunds may
+    take it back in parts, never more than the payment (Payment.reversed_amount and its CHECK).
+    The invoice and the order count it as unpaid again, and the commission it earned is
+    clawed back (commission.py)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="reversals")
+    kind = models.CharField(_("kind"), max_length=10, choices=ReversalKind.choices)
+    amount = money_field(_("amount"))
+    reason = models.TextField(_("reason"))
+    reversed_on = models.DateField(_("reversed on"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("payment reversal")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="reversal_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=ReversalKind.values), name="reversal_kind_known"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="reversal_reason_given"),
+            # A payment bounces once, and then nothing of it is left to reverse.
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(kind=ReversalKind.BOUNCED),
+                name="reversal_bounces_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id}: −{self.amount} ({self.kind})"

@@ -21,10 +21,12 @@ from .models import (
     OrderLine,
     OrderStatus,
     Payment,
+    PaymentReversal,
     Product,
     Quote,
     QuoteLine,
     QuoteStatus,
+    ReversalKind,
     Shipment,
     ShipmentLine,
 )
@@ -312,8 +314,18 @@ class ShipmentOutput(serializers.ModelSerializer):
         ]
 
 
+class PaymentReversalOutput(serializers.ModelSerializer):
+    kind = serializers.CharField(help_text=", ".join(ReversalKind.values))
+    recorded_by = serializers.CharField(source="recorded_by.username")
+
+    class Meta:
+        model = PaymentReversal
+        fields = ["id", "kind", "amount", "reason", "reversed_on", "recorded_by", "recorded_at"]
+
+
 class PaymentOutput(serializers.ModelSerializer):
     recorded_by = serializers.CharField(source="recorded_by.username")
+    reversals = PaymentReversalOutput(many=True, read_only=True)
 
     class Meta:
         model = Payment
@@ -327,6 +339,8 @@ class PaymentOutput(serializers.ModelSerializer):
             "payer_differs",
             "recorded_by",
             "recorded_at",
+            "reversed_amount",
+            "reversals",
         ]
 
 
@@ -407,6 +421,19 @@ class PaymentInput(serializers.Serializer):
     payer_account = serializers.CharField(max_length=60)
 
 
+class ReversalInput(serializers.Serializer):
+    kind = serializers.CharField(
+        max_length=10, help_text="bounced (all of it) or refunded (some or all)"
+    )
+    amount = _money(
+        required=False, allow_null=True, default=None, help_text="null for a bounce: all of it"
+    )
+    reason = serializers.CharField(max_length=300)
+    reversed_on = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="null: today"
+    )
+
+
 class CancelInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, allow_blank=True)
 
@@ -439,6 +466,7 @@ class CommissionEntryOutput(serializers.ModelSerializer):
             "order",
             "order_number",
             "payment",
+            "reversal",
             "received_on",
             "amount",
             "status",
@@ -453,7 +481,8 @@ class CommissionTotalsOutput(serializers.Serializer):
     retained = _money()
     released = _money()
     forfeited = _money()
-    earned = _money(help_text="payable plus released")
+    clawed_back = _money(help_text="taken back for bounced or refunded payments")
+    earned = _money(help_text="payable plus released, less clawed back")
 
 
 class CommissionLedgerOutput(serializers.Serializer):

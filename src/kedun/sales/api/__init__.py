@@ -22,6 +22,7 @@ from .orders import (
     OrderLostApi,
     OrderProductionApi,
     OrderShipmentsApi,
+    PaymentReverseApi,
 )
 from .quotes import (
     QuoteAcceptApi,
@@ -49,6 +50,7 @@ __all__ = [
     "OrderLostApi",
     "OrderProductionApi",
     "OrderShipmentsApi",
+    "PaymentReverseApi",
     "ProductDetailApi",
     "ProductListApi",
     "QuoteAcceptApi",

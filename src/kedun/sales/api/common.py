@@ -71,8 +71,9 @@ def order_lines(lines: list[dict[str, Any]]) -> list[OrderLineInput]:
 
 
 def order_detail(order: Order) -> dict[str, Any]:
-    """The order with its lines, shipments, invoices and payments: five queries whatever the
-    order's size (the order itself was read scoped to the viewer)."""
+    """The order with its lines, shipments, invoices, payments and their reversals: a fixed
+    number of queries whatever the order's size (the order itself was read scoped to the
+    viewer)."""
     order = (
         Order.objects.filter(pk=order.pk)
         .select_related("customer", "owner", "lost_reason")
@@ -87,7 +88,7 @@ def order_detail(order: Order) -> dict[str, Any]:
             Prefetch(
                 "invoices",
                 Invoice.objects.select_related("recorded_by")
-                .prefetch_related("payments__recorded_by")
+                .prefetch_related("payments__recorded_by", "payments__reversals__recorded_by")
                 .order_by("issued_on", "pk"),
             ),
         )

@@ -16,7 +16,7 @@ from kedun.customers.selectors import customer_registry_card
 from kedun.org.access import acting_user
 from kedun.org.models import User
 
-from ..models import Invoice, Order, OrderLine, Shipment
+from ..models import Invoice, Order, OrderLine, Payment, Shipment
 from ..orders import (
     delivery_confirm,
     invoice_record,
@@ -29,6 +29,7 @@ from ..orders import (
     order_production_start,
     order_visible_filter,
     payment_record,
+    payment_reverse,
     shipment_record,
 )
 from ..serializers import (
@@ -43,6 +44,7 @@ from ..serializers import (
     OrderOutput,
     PaymentInput,
     PaymentOutput,
+    ReversalInput,
     ShipmentInput,
     ShipmentOutput,
 )
@@ -64,6 +66,15 @@ def _invoice_for_viewer(*, viewer: User, invoice_id: int) -> Invoice:
     if invoice is None:
         raise NotFound()
     return invoice
+
+
+def _payment_for_viewer(*, viewer: User, payment_id: int) -> Payment:
+    """A payment of an order the viewer may see, or NotFound (missing and not yours alike)."""
+    visible = Order.objects.filter(order_visible_filter(viewer=viewer)).values("pk")
+    payment = Payment.objects.filter(pk=payment_id, invoice__order__in=visible).first()
+    if payment is None:
+        raise NotFound()
+    return payment
 
 
 # -- orders -----------------------------------------------------------------------------------
@@ -245,4 +256,26 @@ class InvoicePaymentsApi(APIView):
         actor = acting_user(request)
         invoice = _invoice_for_viewer(viewer=actor, invoice_id=invoice_id)
         payment = payment_record(actor=actor, invoice=invoice, **data)
+        return Response(PaymentOutput(payment).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentReverseApi(APIView):
+    @extend_schema(
+        request=ReversalInput,
+        responses={201: PaymentOutput, **COLLECTING_REFUSED},
+        summary="A payment bounced (all of it) or was refunded (some of it): finance, not the "
+        "order's seller",
+        description="The invoice and order count the amount as unpaid again, and the commission "
+        "it earned is clawed back. Answers the payment with its reversals.",
+    )
+    def post(self, request: Request, payment_id: int) -> Response:
+        data = valid_data(ReversalInput, request)
+        actor = acting_user(request)
+        payment = _payment_for_viewer(viewer=actor, payment_id=payment_id)
+        payment_reverse(actor=actor, payment=payment, **data)
+        payment = (
+            Payment.objects.select_related("recorded_by")
+            .prefetch_related("reversals__recorded_by")
+            .get(pk=payment.pk)
+        )
         return Response(PaymentOutput(payment).data, status=status.HTTP_201_CREATED)

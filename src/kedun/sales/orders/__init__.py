@@ -17,7 +17,8 @@ SQLite keeps decimals as binary floats, and 0.10 + 0.20 there is more than 0.30.
 The status is the order's furthest point on one road: confirmed → in production → partly
 shipped → shipped → delivered → invoiced → paid. Money moves the status once the goods are
 delivered (an invoice or a prepayment before that shows in the totals, not in the status), so
-"paid" means the order is closed.
+"paid" means the order is closed — until a payment bounces or is refunded (reversals.py),
+which takes it back to "invoiced".
 """
 
 from .common import (
@@ -34,6 +35,7 @@ from .desk import order_contract_set, order_production_start
 from .ending import order_cancel, order_mark_lost
 from .finance import invoice_record, payer_is_customer, payment_record
 from .logistics import delivery_confirm, shipment_record
+from .reversals import payment_reverse
 
 __all__ = [
     "BACK_OFFICE_ROLES",
@@ -55,5 +57,6 @@ __all__ = [
     "order_visible_filter",
     "payer_is_customer",
     "payment_record",
+    "payment_reverse",
     "shipment_record",
 ]

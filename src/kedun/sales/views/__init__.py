@@ -1,17 +1,46 @@
-"""The sales pages: quotes, orders, receivables and the reports. Thin: the services decide."""
+"""The sales pages: quotes, orders, receivables, the reports, the catalogue and the sales
+settings. Thin: the services decide."""
 
+from .catalogue import (
+    price_list_edit,
+    price_list_list,
+    price_list_new,
+    price_list_prices_view,
+    product_edit,
+    product_list,
+    product_new,
+)
 from .orders import order_detail, order_list
 from .printing import quote_print
 from .quotes import quote_detail, quote_list, quote_new
 from .reports import receivables_view, sales_reports_view
+from .settings import (
+    duties_view,
+    lost_reason_edit,
+    lost_reason_list,
+    rep_terms_view,
+    sales_settings,
+)
 
 __all__ = [
+    "duties_view",
+    "lost_reason_edit",
+    "lost_reason_list",
     "order_detail",
     "order_list",
+    "price_list_edit",
+    "price_list_list",
+    "price_list_new",
+    "price_list_prices_view",
+    "product_edit",
+    "product_list",
+    "product_new",
     "quote_detail",
     "quote_list",
     "quote_new",
     "quote_print",
     "receivables_view",
+    "rep_terms_view",
     "sales_reports_view",
+    "sales_settings",
 ]

@@ -1,7 +1,8 @@
 """Order pages: the list and an order's page, where each back-office role finds its own step
 — the order desk production and the contract, logistics shipments and delivery, finance
-invoices and payments. A salesperson finds no control for those (分段经营), and a forged POST
-is refused here and again by the services."""
+invoices and payments, and reverses a payment that bounced or was refunded. A salesperson
+finds no control for those (分段经营), and a forged POST is refused here and again by the
+services."""
 
 from __future__ import annotations
 
@@ -19,14 +20,22 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kedun.core import clock
-from kedun.core.errors import DomainError, Forbidden
+from kedun.core.errors import DomainError, Forbidden, NotFound
 from kedun.org.models import Role, User
 
 from .. import orders as service
 from ..catalogue import lost_reasons
 from ..duties import Step, may, sellers_of
-from ..forms import ContractForm, InvoiceForm, PaymentForm, QuoteLostForm, ReasonForm, ShipmentForm
-from ..models import Invoice, Order, OrderLine, OrderStatus, Payment, Shipment
+from ..forms import (
+    ContractForm,
+    InvoiceForm,
+    PaymentForm,
+    QuoteLostForm,
+    ReasonForm,
+    ReversalForm,
+    ShipmentForm,
+)
+from ..models import Invoice, Order, OrderLine, OrderStatus, Payment, ReversalKind, Shipment
 from .common import page_of, refused, viewer_with
 
 
@@ -55,16 +64,24 @@ def _open_invoices(order: Order) -> QuerySet[Invoice]:
     return Invoice.objects.filter(order=order, paid_amount__lt=F("amount")).order_by("due_on", "pk")
 
 
+def _reversible(order: Order) -> QuerySet[Payment]:
+    """The order's payments with something left to bounce or refund."""
+    return Payment.objects.filter(invoice__order=order, reversed_amount__lt=F("amount"))
+
+
 def _collects(viewer: User, order: Order, step: str) -> bool:
     """duties.require_collector asked in advance: never a seller, never whoever sold it."""
     return may(viewer, step) and viewer.role != Role.SALES and viewer.pk not in sellers_of(order)
 
 
 def order_actions(viewer: User, order: Order, lines: list[OrderLine]) -> set[str]:
-    """The steps the viewer may take on the order now; the services check again."""
-    if order.status in service.ENDED:
-        return set()
+    """The steps the viewer may take on the order now; the services check again. A payment
+    may be reversed even on an ended order (a cancelled order's prepayment refunded)."""
     actions: set[str] = set()
+    if _collects(viewer, order, Step.PAYMENT) and _reversible(order).exists():
+        actions.add("reverse")
+    if order.status in service.ENDED:
+        return actions
     if may(viewer, Step.PRODUCTION) and order.status == OrderStatus.CONFIRMED:
         actions.add("production")
     if may(viewer, Step.DOCUMENTS):
@@ -108,6 +125,9 @@ def _form(action: str, order: Order, lines: list[OrderLine], data: Any = None) -
             "payer_name": order.customer.name,
         }
         return PaymentForm(**kwargs, invoices=invoices, initial=initial)
+    if action == "reverse":  # one form per payment (_payment_rows); this one was posted
+        payment = str((data or {}).get("reverse-payment", ""))
+        return ReversalForm(**kwargs, auto_id=f"id_reverse{payment}_%s")
     if action == "lost":
         reasons = [(reason.code, reason.label) for reason in lost_reasons()]
         return QuoteLostForm(**kwargs, reasons=reasons)
@@ -164,6 +184,19 @@ def _perform(action: str, form: Any, viewer: User, order: Order) -> str:
         if payment.payer_differs:
             return _("Payment recorded. The payer is not the customer: the manager is told.")
         return _("Payment recorded.")
+    if action == "reverse":
+        reversed_payment = _reversible(order).filter(pk=data["payment"]).first()
+        if reversed_payment is None:
+            raise NotFound()
+        service.payment_reverse(
+            actor=viewer,
+            payment=reversed_payment,
+            kind=data["kind"],
+            amount=data["amount"],
+            reason=data["reason"],
+            reversed_on=data["reversed_on"],
+        )
+        return _("Reversal recorded; the commission it earned is clawed back.")
     if action == "lost":
         service.order_mark_lost(
             actor=viewer,
@@ -177,6 +210,31 @@ def _perform(action: str, form: Any, viewer: User, order: Order) -> str:
         service.order_cancel(actor=viewer, order=order, reason=data["reason"])
         return _("Order cancelled.")
     raise Forbidden()
+
+
+def _payment_rows(
+    payments: list[Payment], actions: set[str], bound: Any
+) -> list[tuple[Payment, ReversalForm | None]]:
+    """Each payment with its own reversal form when the viewer may reverse what is left of it
+    (the form that was just refused keeps its input and errors)."""
+    rows: list[tuple[Payment, ReversalForm | None]] = []
+    for payment in payments:
+        form = None
+        if "reverse" in actions and payment.reversed_amount < payment.amount:
+            if bound is not None and bound.data.get("reverse-payment") == str(payment.pk):
+                form = bound
+            else:
+                initial = {
+                    "payment": payment.pk,
+                    "kind": ReversalKind.REFUNDED,
+                    "amount": payment.amount - payment.reversed_amount,
+                    "reversed_on": _today(),
+                }
+                form = ReversalForm(
+                    prefix="reverse", auto_id=f"id_reverse{payment.pk}_%s", initial=initial
+                )
+        rows.append((payment, form))
+    return rows
 
 
 @login_required
@@ -202,6 +260,12 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
                 return redirect("order-detail", order.pk)
         bound[action] = form
     invoices = list(Invoice.objects.filter(order=order).order_by("issued_on", "pk"))
+    payments = list(
+        Payment.objects.filter(invoice__order=order)
+        .select_related("invoice")
+        .prefetch_related("reversals")
+        .order_by("received_on", "pk")
+    )
     context = {
         "order": order,
         "lines": lines,
@@ -209,16 +273,14 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         .prefetch_related("lines__order_line__product")
         .order_by("shipped_at", "pk"),
         "invoices": invoices,
-        "payments": Payment.objects.filter(invoice__order=order)
-        .select_related("invoice")
-        .order_by("received_on", "pk"),
+        "payments": _payment_rows(payments, actions, bound.get("reverse")),
         "days_late": order.days_late,
         "actions": actions,
+        "steps": actions - {"reverse"},  # reversals sit with their payments
         "forms": {
             action: bound.get(action) or _form(action, order, lines)
-            for action in actions - {"production", "deliver"}
+            for action in actions - {"production", "deliver", "reverse"}
         },
         "open": next(iter(bound), ""),
     }
     return render(request, "sales/order_detail.html", context)
-
