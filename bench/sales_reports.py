@@ -287,6 +287,7 @@ def load(args: argparse.Namespace) -> dict[str, int]:
                     invoices.append(
                         Invoice(
                             order_id=order.pk,
+                            owner_id=order.owner_id,
                             number=f"BI{order.pk:09d}",
                             amount=order.invoiced_total,
                             paid_amount=order.paid_total,

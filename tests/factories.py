@@ -155,6 +155,7 @@ class InvoiceFactory(_DecimalFields, factory.django.DjangoModelFactory):
 
     _decimal_fields = ("amount", "paid_amount")
     order = factory.SubFactory(OrderFactory)
+    owner = factory.SelfAttribute("order.owner")
     number = factory.Sequence(lambda n: f"INV{n:08d}")
     amount = "1130.00"
     issued_on = factory.LazyFunction(timezone.localdate)

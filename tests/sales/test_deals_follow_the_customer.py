@@ -13,9 +13,9 @@ from kedun.audit.models import AuditEvent
 from kedun.core import clock
 from kedun.lifecycle.handover import handover
 from kedun.lifecycle.services import customer_transfer
-from kedun.sales.models import Order, OrderStatus, ProductDelivery, Quote, QuoteStatus
+from kedun.sales.models import Invoice, Order, OrderStatus, ProductDelivery, Quote, QuoteStatus
 from kedun.sales.quotes import quote_accept
-from tests.factories import CustomerFactory, OrderFactory, ProductFactory
+from tests.factories import CustomerFactory, InvoiceFactory, OrderFactory, ProductFactory
 
 from .conftest import T0
 
@@ -61,6 +61,8 @@ def book(cast):
                 delivered_at=orders[status].delivered_at,
                 days_late=orders[status].days_late,
             )
+    for status in (OrderStatus.INVOICED, OrderStatus.PAID):
+        InvoiceFactory(order=orders[status])
     return customer, quotes, orders
 
 
@@ -93,6 +95,11 @@ def test_a_handover_to_a_rep_moves_the_open_deals_and_leaves_closed_business(cas
     facts = dict(ProductDelivery.objects.values_list("order__status", "owner"))
     assert facts == {
         "delivered": cast.east_rep2.pk,
+        "invoiced": cast.east_rep2.pk,
+        "paid": cast.east_rep.pk,
+    }
+    # The invoices go with their orders: the receivables reports group by the invoice's owner.
+    assert dict(Invoice.objects.values_list("order__status", "owner")) == {
         "invoiced": cast.east_rep2.pk,
         "paid": cast.east_rep.pk,
     }

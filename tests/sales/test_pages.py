@@ -45,7 +45,11 @@ def order(cast, catalogue, owned_customer) -> Order:
         ("quote-list", ["sales", "manager"], []),
         ("order-list", ["sales", "logistics", "finance", "orders"], []),
         ("receivables", ["finance", "manager", "admin"], ["sales", "logistics"]),
-        ("sales-reports", ["manager", "admin"], ["sales", "finance"]),
+        ("sales-report-pipeline", ["manager", "admin", "auditor"], ["sales", "finance"]),
+        ("sales-report-execution", ["manager", "admin", "auditor"], ["sales", "finance"]),
+        ("sales-report-delivery", ["manager", "admin", "auditor"], ["sales", "finance"]),
+        ("sales-report-collection", ["manager", "admin", "auditor"], ["sales", "finance"]),
+        ("sales-report-wins", ["manager", "admin", "auditor"], ["sales", "finance"]),
     ],
 )
 def test_pages_open_for_the_right_roles(cast, client, url, allowed, refused):

@@ -23,6 +23,8 @@ MENU = [
     ("order-list", _("Orders"), None),
     ("product-list", _("Products"), (Role.ADMIN, *SELLING)),
     ("receivables", _("Receivables"), (Role.ADMIN, Role.MANAGER, Role.FINANCE, Role.AUDITOR)),
+    # Everyone has a ledger or a scope of reps' ledgers; the page shows what the scope allows.
+    ("commission", _("Commission"), None),
     ("sales-reports", _("Sales reports"), (Role.ADMIN, Role.MANAGER, Role.AUDITOR)),
     ("dispute-queue", _("Disputes"), MANAGING),
     ("key-customers-report", _("Key customers"), MANAGING),

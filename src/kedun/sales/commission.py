@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 
 from kedun.audit.services import audit_record
 from kedun.core import clock
-from kedun.core.errors import Forbidden, Invalid
+from kedun.core.errors import Forbidden, Invalid, NotFound
 from kedun.notifications.services import notify
 from kedun.org.models import Role, User
 from kedun.org.selectors import scope_filter
@@ -346,7 +346,8 @@ def commission_ledger(*, viewer: User, rep: User | None = None) -> Ledger:
     totals = entries.aggregate(**_status_sums())
     return Ledger(
         entries=entries.select_related("rep", "order", "payment").order_by("-created_at", "-pk"),
-        totals=LedgerTotals(**totals),
+        # to_cents: SQLite sums decimals as floats; PostgreSQL's come back exact already.
+        totals=LedgerTotals(**{status: to_cents(total) for status, total in totals.items()}),
     )
 
 
@@ -359,3 +360,27 @@ def commission_by_rep(*, viewer: User) -> QuerySet[CommissionEntry, Any]:
         .annotate(**_status_sums())
         .order_by("rep__username")
     )
+
+
+def commission_rep_get_for_viewer(*, viewer: User, rep_id: int) -> User:
+    """A person whose ledger the viewer may open: in the viewer's data scope, active or not (a
+    departed rep's ledger still has retained commission). Missing and out of scope alike are
+    not found."""
+    rep = User.objects.filter(pk=rep_id).filter(scope_filter(viewer=viewer, owner_field="")).first()
+    if rep is None:
+        raise NotFound()
+    return rep
+
+
+def commission_release_schedule(
+    *, ledger: Ledger, limit: int = 12
+) -> list[tuple[dt.date | None, Decimal]]:
+    """When the retained commission of a ledger is due for release: the amount per date, the
+    nearest first, at most `limit` dates."""
+    rows = (
+        ledger.entries.filter(status=CommissionStatus.RETAINED)
+        .values("release_on")
+        .annotate(total=Sum("amount"))
+        .order_by("release_on")[:limit]
+    )
+    return [(row["release_on"], to_cents(row["total"])) for row in rows]

@@ -1,6 +1,7 @@
 """Open deals follow the customer (MISSION §4, §5): when a customer changes hands — a departure
 handover or a manager's transfer — the previous owner's open quotes and unpaid orders for it go
-to the new owner, who now works the account and collects the commission on cash still to come.
+to the new owner, who now works the account and collects the commission on cash still to come
+(their invoices with them).
 Closed business (accepted, lost, expired quotes; paid, cancelled, lost orders) stays with the
 rep who did it: the history and the commission already earned are theirs.
 
@@ -19,7 +20,7 @@ from django.db import connection
 from kedun.audit.services import audit_record
 from kedun.org.models import User
 
-from .models import Order, OrderStatus, ProductDelivery, Quote, QuoteStatus
+from .models import Invoice, Order, OrderStatus, ProductDelivery, Quote, QuoteStatus
 
 # Quotes still in play: the deal is neither won (accepted), lost, expired nor replaced.
 OPEN_QUOTES = (
@@ -65,6 +66,7 @@ def open_deals_move(
         Quote.objects.filter(pk__in=moved.quotes).update(owner=to)
     if moved.orders:
         Order.objects.filter(pk__in=moved.orders).update(owner=to)
+        Invoice.objects.filter(order_id__in=moved.orders).update(owner=to)
         ProductDelivery.objects.filter(order_id__in=moved.orders).update(owner=to)
     if moved.quotes or moved.orders or moved.quotes_kept:
         audit_record(

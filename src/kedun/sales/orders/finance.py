@@ -69,6 +69,7 @@ def invoice_record(
             with transaction.atomic():  # a parallel invoice with the same number loses here
                 invoice = Invoice.objects.create(
                     order=order,
+                    owner_id=order.owner_id,
                     number=number,
                     amount=amount,
                     issued_on=issued_on,

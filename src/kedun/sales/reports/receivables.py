@@ -112,7 +112,8 @@ def _ageing_labels() -> dict[str, str]:
 
 def receivables_ageing(*, viewer: User, today: dt.date | None = None) -> Ageing:
     """Open invoices (amount − paid_amount > 0) by days past their due date, for the whole
-    scope and per rep (the order's owner). One GROUP BY over the open invoices."""
+    scope and per rep (the order's owner, kept on the invoice). One GROUP BY over the open
+    invoices."""
     today = local_today(today)
     conditions = ageing_conditions(today)
     open_amount = ExpressionWrapper(F("amount") - F("paid_amount"), output_field=MONEY)
@@ -121,9 +122,9 @@ def receivables_ageing(*, viewer: User, today: dt.date | None = None) -> Ageing:
         aggregates[f"{key}_count"] = Count("pk", filter=condition)
         aggregates[f"{key}_amount"] = money_sum(open_amount, condition)
     rows = _with_reps(
-        Invoice.objects.filter(owned_by(owners_in_scope(viewer), "order__owner"))
+        Invoice.objects.filter(owned_by(owners_in_scope(viewer)))
         .filter(paid_amount__lt=F("amount"))
-        .values(rep_id=F("order__owner_id"))
+        .values(rep_id=F("owner_id"))
         .annotate(**aggregates)
         .order_by()
     )
@@ -181,12 +182,12 @@ class Collection:
 
 def collection_by_rep(*, viewer: User, since: dt.date, until: dt.date) -> Collection:
     """Of the invoices that fell due in the period (due_on from `since` to `until`), how much
-    has been paid so far, per rep (the order's owner). Invoices not yet due do not lower a
-    rep's rate; one GROUP BY."""
+    has been paid so far, per rep (the order's owner, kept on the invoice). Invoices not yet
+    due do not lower a rep's rate; one GROUP BY."""
     rows = _with_reps(
-        Invoice.objects.filter(owned_by(owners_in_scope(viewer), "order__owner"))
+        Invoice.objects.filter(owned_by(owners_in_scope(viewer)))
         .filter(due_on__gte=since, due_on__lte=until)
-        .values(rep_id=F("order__owner_id"))
+        .values(rep_id=F("owner_id"))
         .annotate(invoices=Count("pk"), invoiced=money_sum("amount"), paid=money_sum("paid_amount"))
         .order_by()
     )

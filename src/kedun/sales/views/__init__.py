@@ -1,5 +1,5 @@
-"""The sales pages: quotes, orders, receivables, the reports, the catalogue and the sales
-settings. Thin: the services decide."""
+"""The sales pages: quotes, orders, receivables, the commission ledger, the reports, the
+catalogue and the sales settings. Thin: the services decide."""
 
 from .catalogue import (
     price_list_edit,
@@ -10,10 +10,19 @@ from .catalogue import (
     product_list,
     product_new,
 )
+from .commission import commission_rep_view, commission_view
 from .orders import order_detail, order_list
 from .printing import quote_print
 from .quotes import quote_detail, quote_list, quote_new
-from .reports import receivables_view, sales_reports_view
+from .reports import (
+    receivables_view,
+    report_collection,
+    report_delivery,
+    report_execution,
+    report_pipeline,
+    report_wins,
+    sales_reports_view,
+)
 from .settings import (
     duties_view,
     lost_reason_edit,
@@ -23,6 +32,8 @@ from .settings import (
 )
 
 __all__ = [
+    "commission_rep_view",
+    "commission_view",
     "duties_view",
     "lost_reason_edit",
     "lost_reason_list",
@@ -41,6 +52,11 @@ __all__ = [
     "quote_print",
     "receivables_view",
     "rep_terms_view",
+    "report_collection",
+    "report_delivery",
+    "report_execution",
+    "report_pipeline",
+    "report_wins",
     "sales_reports_view",
     "sales_settings",
 ]
