@@ -5,17 +5,19 @@ counted but reported).
 Loads, set-based, a company of ten regions with a manager and twenty reps each, customers
 spread over the reps, two years of orders in every status with their lines (a third with two
 products), invoices (paid, part paid, open and overdue) with their payments, quotes in every
-status, and lost reasons with named competitors. Then times each report as the boss (the whole
-company), a manager (a region) and a rep: the median and the slowest of --runs runs, in ms.
-With --compare-indexes it first times everything without the report indexes of migration
-sales 0003 (dropped, then put back), to show what each buys. Last, the naive approach — the
+status, and lost reasons with named competitors. Then times each report page as a browser
+gets it (the whole response, rendered) as the boss (the whole company) and a manager (a
+region), and each report's selector as those two and a rep: the median and the slowest of
+--runs runs, in ms. With --compare-indexes it first times the selectors without the report
+indexes (dropped, then put back), to show what they buy. Last, the naive approach — the
 pipeline computed by loading orders and quotes as objects and adding up in Python — on a
 sample, extrapolated to the whole table.
 
     python bench/sales_reports.py [--customers 100000] [--orders 500000] [--compare-indexes]
     KEDUN_DATABASE_URL=postgres://… python bench/sales_reports.py
+    KEDUN_DATA_DIR=/some/dir python bench/sales_reports.py --reuse   # load once, time often
 
-Exits non-zero when a report misses the target with the indexes in place.
+Exits non-zero when a page or a selector misses the target with the indexes in place.
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ TARGET_MS = 500
 REPORT_INDEXES = {
     "order_pipeline_idx",
     "quote_pipeline_idx",
+    "order_lost_idx",
+    "quote_lost_idx",
     "order_delivery_idx",
-    "order_line_product_idx",
+    "product_delivery_idx",
     "invoice_ageing_idx",
 }
 TODAY = dt.date(2026, 3, 2)
@@ -103,10 +107,13 @@ def main() -> int:
         indexes_add()
     timings = time_reports(viewers, args.runs)
     report["timings"] = timings
+    pages = time_pages(viewers, args.runs)
+    report["pages"] = pages
     report["naive_pipeline"] = naive_pipeline(args.naive_sample, counts)
     missed = [
-        f"{role}/{name}"
-        for role, reports in timings.items()
+        f"{kind}:{role}/{name}"
+        for kind, measured in (("page", pages), ("selector", timings))
+        for role, reports in measured.items()
         for name, times in reports.items()
         if times["max_ms"] > TARGET_MS
     ]
@@ -372,11 +379,11 @@ def order_moment(day: dt.date) -> dt.datetime:
 
 
 def _report_indexes() -> list[tuple[Any, Any]]:
-    from kedun.sales.models import Invoice, Order, OrderLine, Quote
+    from kedun.sales.models import Invoice, Order, ProductDelivery, Quote
 
     return [
         (model, index)
-        for model in (Order, Quote, OrderLine, Invoice)
+        for model in (Order, Quote, ProductDelivery, Invoice)
         for index in model._meta.indexes
         if index.name in REPORT_INDEXES
     ]
@@ -434,6 +441,51 @@ def time_reports(viewers: dict[str, Any], runs: int) -> dict[str, dict[str, dict
                 began = time.perf_counter()
                 report()
                 times.append((time.perf_counter() - began) * 1000)
+            timings[role][name] = {
+                "median_ms": round(statistics.median(times), 1),
+                "max_ms": round(max(times), 1),
+            }
+    return timings
+
+
+def pages_to_time(role: str) -> dict[str, str]:
+    """The report pages as a browser asks for them: whole responses, rendered, charts and
+    menus included. Reps have no report pages (their figures are on their own lists)."""
+    year = "since=2025-03-01&until=2026-02-28"
+    all_time = "since=2000-01-01&until=2026-03-01"
+    pages = {
+        "pipeline_12_months": f"/reports/sales/pipeline/?{year}",
+        "pipeline_all_time": f"/reports/sales/pipeline/?{all_time}",
+        "execution": "/reports/sales/execution/",
+        "delivery_12_months": f"/reports/sales/delivery/?{year}",
+        "collection_12_months": f"/reports/sales/collection/?{year}",
+        "wins_and_losses_12_months": f"/reports/sales/wins/?{year}",
+        "wins_and_losses_all_time": f"/reports/sales/wins/?{all_time}",
+        "receivables": "/receivables/",
+    }
+    return pages if role != "rep" else {}
+
+
+def time_pages(viewers: dict[str, Any], runs: int) -> dict[str, dict[str, dict[str, float]]]:
+    from django.test import Client
+
+    from kedun.core import clock
+
+    timings: dict[str, dict[str, dict[str, float]]] = {}
+    for role, viewer in viewers.items():
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(viewer)
+        timings[role] = {}
+        for name, url in pages_to_time(role).items():
+            times = []
+            with clock.frozen_at(order_moment(TODAY)):
+                for run in range(runs + 1):  # the first run warms the caches, untimed
+                    began = time.perf_counter()
+                    response = client.get(url)
+                    if response.status_code != 200:
+                        raise SystemExit(f"{url} as {role}: HTTP {response.status_code}")
+                    if run:
+                        times.append((time.perf_counter() - began) * 1000)
             timings[role][name] = {
                 "median_ms": round(statistics.median(times), 1),
                 "max_ms": round(max(times), 1),
