@@ -306,6 +306,38 @@ def test_a_manager_assigns_a_pool_customer_to_a_rep_they_manage(cast, in_pool):
     ).exists()
 
 
+def test_assigning_during_the_fresh_release_embargo_needs_a_reason(cast, in_pool):
+    """The embargo stops a teammate grabbing a customer for the rep who let it go; a manager
+    may place it at once, but only saying why — the reason goes on the ownership event."""
+    customer = in_pool(since=T0 - days(1) + SECOND)  # released 23:59:59 ago
+    before = state(customer)
+    with clock.frozen_at(T0), translation.override("en"):
+        error = refused(
+            Invalid,
+            customer_assign,
+            actor=cast.east_mgr,
+            customer_id=customer.pk,
+            to=cast.east_rep2,
+        )
+    assert error.code == "embargo_reason"
+    assert "Released less than 24 hours ago" in str(error.message)
+    assert state(customer) == before
+    with clock.frozen_at(T0):
+        customer_assign(
+            actor=cast.east_mgr,
+            customer_id=customer.pk,
+            to=cast.east_rep2,
+            reason="客户点名要他对接",
+        )
+    assert OwnershipEvent.objects.get(customer=customer).reason == "客户点名要他对接"
+    # A day after the release, no reason is needed.
+    later = in_pool(since=T0 - days(1))
+    with clock.frozen_at(T0):
+        assert customer_assign(
+            actor=cast.east_mgr, customer_id=later.pk, to=cast.east_rep2
+        ).owner == (cast.east_rep2)
+
+
 @pytest.mark.parametrize(
     ("actor", "to"),
     [

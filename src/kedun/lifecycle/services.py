@@ -441,6 +441,22 @@ def customer_assign(*, actor: User, customer_id: int, to: User, reason: str = ""
             raise Conflict(_("This customer is not in the pool."), code="not_in_pool")
         now = clock.now()
         policy = RuleBook.load().policy(to.department_id)
+        # The fresh-release embargo stops a teammate grabbing a customer for the rep who let
+        # it go; a manager may still place it at once, but must say why (it is on the record).
+        entered = customer.pool_entered_at or now - dt.timedelta(hours=policy.embargo_hours)
+        embargo_ends = entered + dt.timedelta(hours=policy.embargo_hours)
+        if now < embargo_ends and len(reason.strip()) < 5:
+            raise Invalid(
+                _(
+                    "Released less than %(hours)d hours ago: give a reason to assign it before "
+                    "%(moment)s (at least 5 characters)."
+                )
+                % {
+                    "hours": policy.embargo_hours,
+                    "moment": timezone.localtime(embargo_ends).strftime("%Y-%m-%d %H:%M"),
+                },
+                code="embargo_reason",
+            )
         check_can_hold_more(to, policy, who="other")
         again = cooldown_until(to, customer, policy, now)
         if again is not None:
