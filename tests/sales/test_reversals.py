@@ -467,6 +467,7 @@ def test_a_refused_reversal_on_the_page_shows_why(at_t0, cast, client, catalogue
     payment = paid_1000(cast, catalogue, owned_customer)
     url = reverse("order-detail", args=[payment.invoice.order_id])
     client.force_login(cast.finance)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     response = client.post(
         url,
         {

@@ -456,10 +456,10 @@ class Invoice(models.Model):
         verbose_name = _("invoice")
         indexes = [
             models.Index(fields=["due_on"], name="invoice_due_idx"),
-            # Covering for collection by rep and the ageing (bench/sales_reports.py): by due
-            # date and rep, without a join to the orders.
+            # Covering for the ageing and collection by rep (bench/sales_reports.py): read in
+            # rep order, so grouped without sorting and without a join to the orders.
             models.Index(
-                fields=["due_on", "owner", "amount", "paid_amount"], name="invoice_ageing_idx"
+                fields=["owner", "due_on", "amount", "paid_amount"], name="invoice_ageing_idx"
             ),
         ]
         constraints = [

@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="invoice",
             index=models.Index(
-                fields=["due_on", "owner", "amount", "paid_amount"], name="invoice_ageing_idx"
+                fields=["owner", "due_on", "amount", "paid_amount"], name="invoice_ageing_idx"
             ),
         ),
         migrations.AddIndex(
