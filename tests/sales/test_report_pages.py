@@ -57,13 +57,16 @@ def test_the_delivery_page_lists_products_and_customers_in_the_viewers_scope(
 ):
     client.force_login(cast.east_mgr)
     page = client.get(reverse("sales-report-delivery"), PERIOD).content.decode()
+    customers = client.get(reverse("sales-report-delivery"), {**PERIOD, "by": "customer"})
+    customers = customers.content.decode()
 
     assert "PUMP 离心泵" in page
     # The region's three orders: 2 days late on average, 3 at most; south_rep's are not here.
     assert '<td>3</td><td>3</td><td>0</td><td class="mono">2.0</td>' in page
+    assert delivered[0].name not in page  # by product: no customers
     for customer in delivered[:3]:
-        assert customer.name in page
-    assert delivered[3].name not in page
+        assert customer.name in customers
+    assert delivered[3].name not in customers
     # The tabs keep the period.
     assert 'href="/reports/sales/wins/?since=2026-02-01&amp;until=2026-02-28"' in page
 
@@ -71,15 +74,17 @@ def test_the_delivery_page_lists_products_and_customers_in_the_viewers_scope(
 def test_the_customer_list_pages_without_counting(cast, client, delivered, monkeypatch):
     monkeypatch.setattr("kedun.sales.views.reports.PER_PAGE", 2)
     client.force_login(cast.boss)
-    first = client.get(reverse("sales-report-delivery"), PERIOD).content.decode()
-    second = client.get(reverse("sales-report-delivery"), {**PERIOD, "page": 2}).content.decode()
+    by_customer = {**PERIOD, "by": "customer"}
+    first = client.get(reverse("sales-report-delivery"), by_customer).content.decode()
+    second = client.get(reverse("sales-report-delivery"), {**by_customer, "page": 2})
+    second = second.content.decode()
 
     # Worst first: 9, 3 days late on page one; 2, 1 on page two, and no page three.
     assert delivered[3].name in first and delivered[2].name in first
     assert delivered[1].name in second and delivered[0].name in second
     assert delivered[0].name not in first
-    assert "page=3" not in second and "page=1" in second
-    assert "page=2" in first
+    assert "page=3" not in second and "by=customer&amp;page=1" in second
+    assert "by=customer&amp;page=2" in first
 
 
 def test_each_report_page_shows_its_figures(cast, client, delivered):
