@@ -95,3 +95,38 @@ def test_a_redis_url_selects_the_redis_store(tmp_path):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip() == "RedisHuey", result.stderr
+
+
+def _statistics_of(table: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if not cursor.fetchone()[0]:  # no ANALYZE has ever run
+                return 0
+            cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = %s", [table])
+        else:
+            cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename = %s", [table])
+        return cursor.fetchone()[0]
+
+
+def test_the_planner_statistics_are_refreshed_at_night_local_time(db):
+    """The query planner picks report indexes by their statistics; SQLite gathers none on its
+    own. The job refreshes them at 04:00 local time (huey's clock is UTC), not at other hours."""
+    from django.db import connection
+
+    from kedun.jobs.tasks import planner_statistics_daily
+    from tests.factories import CustomerFactory
+
+    CustomerFactory.create_batch(3)
+    if connection.vendor == "sqlite" and _statistics_of("customers_customer"):
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM sqlite_stat1")
+    with clock.frozen_at(timezone.make_aware(dt.datetime(2026, 3, 2, 3, 40))):
+        planner_statistics_daily.call_local()
+    if connection.vendor == "sqlite":
+        assert _statistics_of("customers_customer") == 0
+    with clock.frozen_at(timezone.make_aware(dt.datetime(2026, 3, 2, 4, 40))):
+        planner_statistics_daily.call_local()
+    assert _statistics_of("customers_customer") > 0

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from kedun.core import clock
 from kedun.sales.models import OrderStatus
 from kedun.sales.orders.logistics import delivery_facts_write
 from tests.factories import CustomerFactory, OrderFactory, OrderLineFactory, ProductFactory
@@ -100,3 +101,21 @@ def test_each_report_page_shows_its_figures(cast, client, delivered):
     assert "Lost reasons" in wins.content.decode()
     for response in (pipeline, execution, collection, wins):
         assert response.status_code == 200 and b"<svg" in response.content
+
+
+def test_pipeline_and_wins_cover_all_time_on_request(cast, client, delivered):
+    """?period=all drops the period on the reports that read their indexes in group order;
+    the others keep a period (the default 90 days) whatever is asked."""
+    client.force_login(cast.boss)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with clock.frozen_at(local(dt.date(2026, 11, 27))):
+        recent = client.get(reverse("sales-report-pipeline")).content.decode()
+        ever = client.get(reverse("sales-report-pipeline"), {"period": "all"}).content.decode()
+        delivery = client.get(reverse("sales-report-delivery"), {"period": "all"})
+    # The four orders were created in January 2026: not in the last 90 days, but in all time.
+    assert 'data-order-status="delivered"><td>Delivered</td><td>0</td>' in recent
+    assert 'data-order-status="delivered"><td>Delivered</td><td>4</td>' in ever
+    assert "data-all-time" in ever and "data-all-time" not in recent
+    assert 'href="/reports/sales/wins/?period=all"' in ever
+    assert "data-all-time" not in delivery.content.decode()
+    assert "All time" not in delivery.content.decode()

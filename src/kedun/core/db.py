@@ -27,3 +27,16 @@ def bulk_write_mode() -> Iterator[None]:
             cursor.execute("PRAGMA wal_autocheckpoint=1000")
             if not connection.in_atomic_block:  # a checkpoint cannot run inside a transaction
                 cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def planner_statistics_refresh() -> None:
+    """Refresh the statistics the query planner chooses indexes by (ANALYZE). SQLite gathers
+    none on its own: without them it met the report indexes added by a migration blind and
+    read a million rows through the wrong one (bench/sales_reports.py: wins and losses
+    199 → 766 ms). SQLite samples at most 1,000 rows per index, so this takes seconds at a
+    million customers; PostgreSQL's autovacuum analyses too, this only makes it prompt.
+    Run after every migration and daily (jobs.tasks)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA analysis_limit=1000")
+        cursor.execute("ANALYZE")

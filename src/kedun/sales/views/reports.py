@@ -84,10 +84,21 @@ REPORT_PAGES = (
 )
 
 
+# Reports that can also cover all time (?period=all): read through indexes in group order, a
+# whole history takes as long as a year. The others always cover a period.
+ALL_TIME_REPORTS = frozenset({"pipeline", "wins"})
+
+
+def _all_time(request: HttpRequest, name: str) -> bool:
+    return name in ALL_TIME_REPORTS and request.GET.get("period") == "all"
+
+
 def _report(
     request: HttpRequest, name: str, context: dict[str, Any], *, period: bool = True
 ) -> HttpResponse:
     query = {key: request.GET[key] for key in ("since", "until") if request.GET.get(key)}
+    if _all_time(request, name):
+        query = {"period": "all"}
     return render(
         request,
         f"sales/reports/{name}.html",
@@ -97,6 +108,8 @@ def _report(
             "tabs": REPORT_PAGES,
             "has_period": period,
             "period_query": urlencode(query),
+            "all_time_allowed": name in ALL_TIME_REPORTS,
+            "all_time": _all_time(request, name),
         },
     )
 
@@ -108,6 +121,16 @@ def _start(request: HttpRequest) -> tuple[Any, dt.date, dt.date, dt.date]:
     return viewer, today, since, until
 
 
+def _start_or_all_time(
+    request: HttpRequest, name: str
+) -> tuple[Any, dt.date | None, dt.date | None]:
+    """The viewer and the period, or no bounds at all for ?period=all."""
+    viewer, _today, since, until = _start(request)
+    if _all_time(request, name):
+        return viewer, None, None
+    return viewer, since, until
+
+
 @login_required
 def sales_reports_view(request: HttpRequest) -> HttpResponse:
     viewer_with(request, *REPORT_VIEWERS)
@@ -117,7 +140,7 @@ def sales_reports_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def report_pipeline(request: HttpRequest) -> HttpResponse:
-    viewer, _today, since, until = _start(request)
+    viewer, since, until = _start_or_all_time(request, "pipeline")
     pipeline = pipeline_by_stage(viewer=viewer, since=since, until=until)
     charts = {
         "quotes": bar_chart(
@@ -208,7 +231,7 @@ def report_collection(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def report_wins(request: HttpRequest) -> HttpResponse:
-    viewer, _today, since, until = _start(request)
+    viewer, since, until = _start_or_all_time(request, "wins")
     wins = wins_and_losses(viewer=viewer, since=since, until=until)
     chart = bar_chart(
         title=_("Losses by reason"),
