@@ -11,6 +11,7 @@ import pytest
 
 from kedun.audit.models import AuditEvent
 from kedun.core import clock
+from kedun.customers.disputes import dispute_request_ownership, dispute_resolve
 from kedun.lifecycle.handover import handover
 from kedun.lifecycle.services import customer_transfer
 from kedun.sales.models import Invoice, Order, OrderStatus, ProductDelivery, Quote, QuoteStatus
@@ -159,3 +160,18 @@ def test_other_reps_deals_for_the_customer_stay_where_they_are(cast):
         handover(actor=cast.east_mgr, user=cast.east_rep, to=[cast.east_rep2])
 
     assert Order.objects.get(pk=theirs.pk).owner == cast.east_lead
+
+
+def test_a_dispute_settled_by_a_transfer_moves_the_open_deals_too(cast, book):
+    customer, quotes, orders = book
+    dispute = dispute_request_ownership(
+        actor=cast.east_rep2, customer=customer, reason="三个月前我就在跟进这家客户"
+    )
+    with clock.frozen_at(T0):
+        dispute_resolve(
+            actor=cast.east_mgr, dispute=dispute, resolution="transfer", reason="跟进记录更早"
+        )
+
+    assert owners(Quote, quotes)["sent"] == cast.east_rep2
+    assert owners(Order, orders)["shipped"] == cast.east_rep2
+    assert owners(Order, orders)["paid"] == cast.east_rep

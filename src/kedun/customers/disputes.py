@@ -15,6 +15,7 @@ from kedun.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kedun.notifications.services import notify
 from kedun.org.models import Role, User
 from kedun.org.selectors import users_in_scope_of
+from kedun.sales.deals import open_deals_move
 
 from .models import (
     CollaborationNote,
@@ -215,9 +216,13 @@ def customer_transfer(*, actor: User, customer: Customer, to: User, reason: str)
         raise Forbidden()
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        previous = customer.owner
         owner_change(
             customer=customer, to=to, kind=OwnershipKind.TRANSFERRED, actor=actor, reason=reason
         )
+        if previous is not None:
+            # The open deals go with the customer, as on any transfer (sales.deals).
+            open_deals_move(customer_ids=[customer.pk], from_user=previous, to=to, actor=actor)
     return customer
 
 
