@@ -98,6 +98,11 @@ DATABASE_URL = env_url("KEDUN_DATABASE_URL", {"postgres", "postgresql", "pgsql"}
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Random reads cost about what sequential ones do on SSDs and for data in cache: with the
+    # default 4.0 the planner hashed whole tables where a covering index answers in its own
+    # order (bench/sales_reports.py, wins and losses company-wide: 287 → 154 ms per table).
+    # Options given in the URL (?options=…) win.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c random_page_cost=1.1")
 else:
     DATABASES = {
         "default": {

@@ -57,7 +57,7 @@ def _by_status(rows: QuerySet[Any], choices: Any, skip: set[str]) -> list[StageR
     found = {
         row["status"]: row
         for row in rows.values("status")
-        .annotate(count=Count("pk"), amount=money_sum("net_total"))
+        .annotate(count=Count("*"), amount=money_sum("net_total"))
         .order_by()
     }
     return [

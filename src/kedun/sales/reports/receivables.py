@@ -119,7 +119,7 @@ def receivables_ageing(*, viewer: User, today: dt.date | None = None) -> Ageing:
     open_amount = ExpressionWrapper(F("amount") - F("paid_amount"), output_field=MONEY)
     aggregates: dict[str, Any] = {}
     for key, condition in conditions.items():
-        aggregates[f"{key}_count"] = Count("pk", filter=condition)
+        aggregates[f"{key}_count"] = Count("amount", filter=condition)
         aggregates[f"{key}_amount"] = money_sum(open_amount, condition)
     rows = _with_reps(
         Invoice.objects.filter(owned_by(owners_in_scope(viewer)))
@@ -188,7 +188,7 @@ def collection_by_rep(*, viewer: User, since: dt.date, until: dt.date) -> Collec
         Invoice.objects.filter(owned_by(owners_in_scope(viewer)))
         .filter(due_on__gte=since, due_on__lte=until)
         .values(rep_id=F("owner_id"))
-        .annotate(invoices=Count("pk"), invoiced=money_sum("amount"), paid=money_sum("paid_amount"))
+        .annotate(invoices=Count("*"), invoiced=money_sum("amount"), paid=money_sum("paid_amount"))
         .order_by()
     )
     by_rep = [RepCollection(**row) for row in rows]
