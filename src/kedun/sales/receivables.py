@@ -86,7 +86,9 @@ def receivables_open(
             created = Order.objects.filter(created_by=viewer).values("pk")
             invoices = invoices.filter(Q(owner__in=owners) | Q(order__in=created))
     invoices = (
-        invoices.select_related("order", "order__customer", "order__owner")
+        # The page's rows fetch their orders, customers and reps afterwards: joined here, the
+        # planner may start from the users and sort every open invoice to find the first 25.
+        invoices.prefetch_related("order__customer", "order__owner")
         .annotate(open_amount=ExpressionWrapper(F("amount") - F("paid_amount"), _MONEY))
         .order_by("due_on", "pk")
     )
