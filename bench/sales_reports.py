@@ -44,6 +44,7 @@ REPORT_INDEXES = {
     "quote_lost_idx",
     "order_delivery_idx",
     "product_delivery_idx",
+    "order_delivered_customer_idx",
     "invoice_ageing_idx",
 }
 TODAY = dt.date(2026, 3, 2)
