@@ -2,8 +2,13 @@
 
 Simplified Chinese (zh_Hans) is written by hand in its .po file. Traditional Chinese (zh_Hant)
 is derived from it with OpenCC (Simplified → Taiwan standard with phrases) wherever a
-Traditional entry is empty, fuzzy or was derived before; entries a translator has edited
-(no "derived" flag) are kept. Exits 1 listing any Simplified entry still untranslated.
+Traditional entry is empty, fuzzy or was derived before; entries a translator has edited are
+kept. Exits 1 listing any Simplified entry still untranslated.
+
+"Derived before" is a translator comment (`# derived-from-zh_Hans`), which msgmerge keeps; an
+extracted comment (`#.`, used until 2026-11) is rewritten by every makemessages, so the mark
+was lost and later changes to a Simplified text stopped reaching Traditional. An unmarked entry
+that reads exactly as its derivation would is marked too: nobody edited it.
 
 Run by `make messages` after makemessages.
 """
@@ -20,9 +25,9 @@ LOCALE = Path(__file__).resolve().parent.parent / "src" / "kedun" / "locale"
 DERIVED = "derived-from-zh_Hans"
 
 
-def main() -> int:
-    hans = polib.pofile(str(LOCALE / "zh_Hans" / "LC_MESSAGES" / "django.po"))
-    hant_path = LOCALE / "zh_Hant" / "LC_MESSAGES" / "django.po"
+def main(locale: Path = LOCALE) -> int:
+    hans = polib.pofile(str(locale / "zh_Hans" / "LC_MESSAGES" / "django.po"))
+    hant_path = locale / "zh_Hant" / "LC_MESSAGES" / "django.po"
     hant = polib.pofile(str(hant_path))
     converter = opencc.OpenCC("s2twp")
     missing = [
@@ -40,16 +45,30 @@ def main() -> int:
         origin = source.get((entry.msgctxt, entry.msgid))
         if origin is None:
             continue
+        derived_text = converter.convert(origin.msgstr)
+        derived_plural = {k: converter.convert(v) for k, v in origin.msgstr_plural.items()}
         editable = not entry.msgstr and not any(entry.msgstr_plural.values())
-        if not (editable or "fuzzy" in entry.flags or DERIVED in entry.comment):
+        marked = DERIVED in entry.tcomment or DERIVED in entry.comment
+        unedited = (
+            entry.msgstr_plural == derived_plural
+            if entry.msgid_plural
+            else entry.msgstr == derived_text
+        )
+        if not (editable or "fuzzy" in entry.flags or marked or unedited):
             continue
         if entry.msgid_plural:
-            entry.msgstr_plural = {k: converter.convert(v) for k, v in origin.msgstr_plural.items()}
+            entry.msgstr_plural = derived_plural
         else:
-            entry.msgstr = converter.convert(origin.msgstr)
+            entry.msgstr = derived_text
         if "fuzzy" in entry.flags:
             entry.flags.remove("fuzzy")
-        entry.comment = DERIVED
+        entry.previous_msgid = entry.previous_msgid_plural = entry.previous_msgctxt = None
+        if DERIVED in entry.comment:
+            entry.comment = "\n".join(
+                line for line in entry.comment.splitlines() if line != DERIVED
+            )
+        if DERIVED not in entry.tcomment:
+            entry.tcomment = "\n".join(filter(None, [entry.tcomment, DERIVED]))
     hant.save(str(hant_path))
     if missing:
         print("zh_Hans entries without a translation:", *missing, sep="\n  ")
