@@ -1,7 +1,8 @@
 """From quote to cash in Chromium (MISSION §5, 分段经营): 小张 quotes below the floor price, his
 manager approves, the customer accepts and 小张 creates the order; logistics ships it and
-finance records the payment. 小张 finds no control for shipping or collecting on his order's
-page, and the API refuses him both steps."""
+finance records the payment, which then bounces: finance reverses it and the commission is
+clawed back. 小张 finds no control for shipping, collecting or reversing on his order's page,
+and the API refuses him all three."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from kedun.core import clock
-from kedun.sales.models import Invoice, Order, Payment, Shipment
+from kedun.sales.models import (
+    CommissionEntry,
+    CommissionStatus,
+    Invoice,
+    Order,
+    Payment,
+    PaymentReversal,
+    Shipment,
+)
 from tests.factories import DepartmentFactory, ProductFactory, UserFactory
 
 from .test_collaboration_scene import log_in
@@ -108,7 +117,37 @@ def test_a_quote_below_floor_goes_from_approval_to_cash_with_duties_kept_apart(
     phone.locator("[data-action=payment]").click()
     expect(phone.locator("dd[data-status]")).to_have_attribute("data-status", "paid")
     shot(phone, "sales-3-paid")
-    assert Payment.objects.get().payer_name == "杭州市蓝海科技有限公司"
+    payment = Payment.objects.get()
+    assert payment.payer_name == "杭州市蓝海科技有限公司"
+    earned = CommissionEntry.objects.filter(rep=company["zhang"]).count()
+    assert earned > 0
+
+    # The acceptance bill bounces: finance reverses the payment, the order is open again and
+    # the commission the cash earned is clawed back from 小张.
+    phone.locator(f"#reverse-{payment.pk} summary").click()
+    phone.select_option(f"#reverse-{payment.pk} [name='reverse-kind']", "bounced")
+    phone.fill(f"#reverse-{payment.pk} [name='reverse-reason']", "承兑汇票被银行退回")
+    phone.locator("[data-action=reverse]").click()
+    expect(phone.locator("dd[data-status]")).to_have_attribute("data-status", "invoiced")
+    expect(phone.locator("[data-reversal=bounced]")).to_be_visible()
+    shot(phone, "sales-4-bounced")
+    assert CommissionEntry.objects.get(
+        rep=company["zhang"], status=CommissionStatus.CLAWED_BACK
+    ).amount == sum(
+        entry.amount
+        for entry in CommissionEntry.objects.filter(rep=company["zhang"]).exclude(
+            status=CommissionStatus.CLAWED_BACK
+        )
+    )
+    log_out(phone)
+
+    # 小张 sees the bounce on his order, and no way to reverse or collect anything.
+    log_in(phone, base, "xiaozhang")
+    phone.goto(f"{base}/orders/{order.pk}/")
+    expect(phone.locator("[data-reversal=bounced]")).to_be_visible()
+    expect(phone.locator("[data-reverse-form]")).to_have_count(0)
+    expect(phone.locator("[data-action=payment]")).to_have_count(0)
+    log_out(phone)
 
     # The API refuses 小张 both back-office steps, and nothing changes.
     invoice = Invoice.objects.get()
@@ -124,5 +163,11 @@ def test_a_quote_below_floor_goes_from_approval_to_cash_with_duties_kept_apart(
         {"amount": "1.00", "received_on": "2026-01-05", "payer_name": "某人", "payer_account": "1"},
         content_type="application/json",
     )
-    assert (shipped.status_code, paid.status_code) == (403, 403)
+    refunded = api.post(
+        reverse("api-sales-payment-reverse", args=[payment.pk]),
+        {"kind": "refunded", "amount": "1.00", "reason": "想退就退"},
+        content_type="application/json",
+    )
+    assert (shipped.status_code, paid.status_code, refunded.status_code) == (403, 403, 403)
     assert Shipment.objects.count() == 1 and Payment.objects.count() == 1
+    assert PaymentReversal.objects.count() == 1

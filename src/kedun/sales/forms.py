@@ -118,7 +118,8 @@ class ShipmentForm(forms.Form):
         for name, line in self.order_lines.items():
             left = line.quantity - line.shipped_quantity
             field = forms.DecimalField(
-                label=f"{line.product.sku} {line.product.name} ({_('left')}: {left:f})",
+                label=_("%(sku)s %(name)s (left: %(left)s)")
+                % {"sku": line.product.sku, "name": line.product.name, "left": f"{left:f}"},
                 max_digits=14,
                 decimal_places=3,
                 min_value=0,
@@ -146,7 +147,11 @@ class InvoiceForm(forms.Form):
 
 class InvoiceChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.number} · {obj.amount - obj.paid_amount} {_('open')}"
+        # A whole sentence for the translators: xgettext does not read calls inside f-strings.
+        return str(
+            _("%(number)s · %(amount)s open")
+            % {"number": obj.number, "amount": obj.amount - obj.paid_amount}
+        )
 
 
 class PaymentForm(forms.Form):
