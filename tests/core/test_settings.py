@@ -84,3 +84,20 @@ def test_production_settings_pass_the_deployment_checks(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_postgresql_connections_plan_for_ssds_unless_the_url_says_otherwise(tmp_path):
+    """random_page_cost 1.1 on every connection; `?options=` in the URL wins (read from the
+    settings as a fresh process builds them, no server needed)."""
+    show = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    url = "postgres://kedun@db.example:5432/kedun"
+    plain = kedun("shell", "-c", show, env={"KEDUN_DATABASE_URL": url}, tmp_path=tmp_path)
+    chosen = kedun(
+        "shell",
+        "-c",
+        show,
+        env={"KEDUN_DATABASE_URL": url + "?options=-c%20random_page_cost%3D4"},
+        tmp_path=tmp_path,
+    )
+    assert "'options': '-c random_page_cost=1.1'" in plain.stdout, plain.stderr
+    assert "'options': '-c random_page_cost=4'" in chosen.stdout, chosen.stderr
