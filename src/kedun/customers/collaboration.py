@@ -61,7 +61,9 @@ def collaboration_note_add(
                 "author": actor.display_name,
                 "name": customer.name,
             }
-            body = content[:300] + (f" — {_('Need')}: {need.what}" if need else "")
+            body = content[:300]
+            if need is not None:
+                body += _(" — Need: %(what)s") % {"what": need.what}
             url = reverse("customer-detail", args=[customer.pk])
             notify(recipients=[owner], kind="collaboration_note", title=title, body=body, url=url)
             manager_title = _("%(author)s logged a contact on %(owner)s's customer %(name)s") % {
