@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 from django.urls import reverse
 from django.utils import translation
 from hypothesis import HealthCheck, given, settings
@@ -44,6 +42,7 @@ from tests.factories import UserFactory
 
 from .conftest import T0, TODAY
 from .test_orders import invoice, pay, ship_all, take_order
+from .test_payments_concurrency import at_once
 
 REASON = "银行承兑汇票被拒付，已退票"
 CLAWED_BACK = CommissionStatus.CLAWED_BACK
@@ -485,35 +484,6 @@ def test_a_refused_reversal_on_the_page_shows_why(at_t0, cast, client, catalogue
 
 
 # -- at the same moment ---------------------------------------------------------------------------
-
-
-def at_once(calls: list[Callable[[], object]]) -> list[str]:
-    """Run the calls in threads released together; each outcome is "won" or the refusal's
-    code. Any other error fails the test."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = []
-    errors: list[BaseException] = []
-
-    def run(call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=60)
-            call()
-            outcomes.append("won")
-        except DomainError as refusal:
-            outcomes.append(refusal.code)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert errors == []
-    assert len(outcomes) == len(calls)
-    return outcomes
 
 
 @pytest.fixture
