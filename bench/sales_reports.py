@@ -174,6 +174,7 @@ def load(args: argparse.Namespace) -> dict[str, int]:
         Quote,
         QuoteStatus,
     )
+    from kedun.sales.orders.logistics import days_late_of
 
     rng = random.Random(20161108)
     now = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
@@ -261,26 +262,26 @@ def load(args: argparse.Namespace) -> dict[str, int]:
                 paid = gross if status == OrderStatus.PAID else 0
                 if invoiced and not paid and rng.random() < 0.3:
                     paid = (gross / 2).quantize(cent)
-                orders.append(
-                    Order(
-                        number=f"BO{n:08d}",
-                        customer_id=customer_id,
-                        owner_id=owner_id,
-                        created_by_id=owner_id,
-                        status=status,
-                        promised_date=promised,
-                        delivered_at=delivered,
-                        days_late=days_late_of_moment(delivered, promised) if delivered else None,
-                        net_total=net,
-                        tax_total=gross - net,
-                        invoiced_total=invoiced,
-                        paid_total=paid,
-                        created_at=created,
-                        lost_reason=reason,
-                        lost_competitor=rng.choice(COMPETITORS) if reason else "",
-                        lost_at=created + dt.timedelta(days=3) if reason else None,
-                    )
+                order = Order(
+                    number=f"BO{n:08d}",
+                    customer_id=customer_id,
+                    owner_id=owner_id,
+                    created_by_id=owner_id,
+                    status=status,
+                    promised_date=promised,
+                    delivered_at=delivered,
+                    net_total=net,
+                    tax_total=gross - net,
+                    invoiced_total=invoiced,
+                    paid_total=paid,
+                    created_at=created,
+                    lost_reason=reason,
+                    lost_competitor=rng.choice(COMPETITORS) if reason else "",
+                    lost_at=created + dt.timedelta(days=3) if reason else None,
                 )
+                if delivered:
+                    order.days_late = days_late_of(order)  # as delivery_confirm stores it
+                orders.append(order)
             created_orders = Order.objects.bulk_create(orders, batch_size=5000)
             lines, invoices = [], []
             for order in created_orders:
@@ -375,12 +376,6 @@ def load(args: argparse.Namespace) -> dict[str, int]:
         totals["quotes"] += len(quotes)
         print(f"loaded {first + len(numbers)} orders", file=sys.stderr, flush=True)
     return {"customers": len(customers), "orders": args.orders, **totals}
-
-
-def days_late_of_moment(moment: dt.datetime, promised: dt.date) -> int:
-    from django.utils import timezone
-
-    return (timezone.localdate(moment) - promised).days
 
 
 def order_moment(day: dt.date) -> dt.datetime:

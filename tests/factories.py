@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from kedun.customers.models import Contact, Customer
 from kedun.org.models import ROLE_DEFAULT_SCOPE, Department, Role, User
+from kedun.sales.orders.logistics import days_late_of
 
 
 class DepartmentFactory(factory.django.DjangoModelFactory):
@@ -127,11 +128,7 @@ class OrderFactory(_DecimalFields, factory.django.DjangoModelFactory):
     created_at = factory.LazyFunction(timezone.now)
     delivered_at = None
     # As the services write them: days late with the delivery, a moment with a loss.
-    days_late = factory.LazyAttribute(
-        lambda o: (
-            (timezone.localdate(o.delivered_at) - o.promised_date).days if o.delivered_at else None
-        )
-    )
+    days_late = factory.LazyAttribute(lambda o: days_late_of(o) if o.delivered_at else None)
     lost_at = factory.LazyAttribute(lambda o: o.created_at if o.status == "lost" else None)
 
 
