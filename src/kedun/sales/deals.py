@@ -56,8 +56,8 @@ def open_deals_move(
     quotes = Quote.objects.filter(
         customer_id__in=customer_ids, owner=from_user, status__in=OPEN_QUOTES
     )
-    moved.quotes_kept = sorted(quotes.filter(approved_by=to).values_list("pk", flat=True))
-    moved.quotes = sorted(quotes.exclude(approved_by=to).values_list("pk", flat=True))
+    for pk, approved_by in quotes.order_by("pk").values_list("pk", "approved_by"):
+        (moved.quotes_kept if approved_by == to.pk else moved.quotes).append(pk)
     orders = Order.objects.filter(customer_id__in=customer_ids, owner=from_user).exclude(
         status__in=CLOSED_ORDERS
     )

@@ -69,6 +69,11 @@ def _period(request: HttpRequest, today: dt.date) -> tuple[dt.date, dt.date]:
     return min(since, until), until
 
 
+def _period_asked(request: HttpRequest) -> dict[str, str]:
+    """The period as the request gave it, for links that keep it."""
+    return {key: request.GET[key] for key in ("since", "until") if request.GET.get(key)}
+
+
 def _percent(rate: Any) -> Any:
     return None if rate is None else rate * 100
 
@@ -96,7 +101,7 @@ def _all_time(request: HttpRequest, name: str) -> bool:
 def _report(
     request: HttpRequest, name: str, context: dict[str, Any], *, period: bool = True
 ) -> HttpResponse:
-    query = {key: request.GET[key] for key in ("since", "until") if request.GET.get(key)}
+    query = _period_asked(request)
     if _all_time(request, name):
         query = {"period": "all"}
     return render(
@@ -197,8 +202,7 @@ def report_delivery(request: HttpRequest) -> HttpResponse:
         page.rows = with_customer_names(page.rows)
         context["page"] = page
         # The pager's links keep the period and this page's grouping.
-        kept = {key: request.GET[key] for key in ("since", "until") if request.GET.get(key)}
-        context["by_query"] = urlencode({**kept, "by": by})
+        context["by_query"] = urlencode({**_period_asked(request), "by": by})
         context["chart"] = bar_chart(
             title=_("Average days late by customer, worst first (negative: early)"),
             bars=[(row["name"], row["average_days_late"] or 0) for row in page.rows[:10]],
