@@ -100,18 +100,22 @@ def handover(
             customer__in=[c.pk for c in customers], status=NeedStatus.OPEN
         ).count()
         report.follow_ups_due = sum(1 for c in customers if c.next_follow_up_on is not None)
+        # Round robin: the n-th customer goes to the (n mod k)-th receiver; checked against
+        # each receiver's holding limit before anything moves.
+        shares = [customers[turn :: len(recipients)] for turn in range(len(recipients))]
         rules = RuleBook.load()
-        for turn, recipient in enumerate(recipients):
-            share = customers[turn :: len(recipients)]
+        for recipient, share in zip(recipients, shares, strict=True):
             policy = rules.policy(recipient.department_id)
             check_can_hold_more(
                 recipient, policy, who="other", more=counted_against_limit(share, policy)
             )
-        received: dict[int, list[int]] = {}
-        for number, customer in enumerate(customers):
-            receiver: User | None = recipients[number % len(recipients)] if recipients else None
-            if receiver is not None:
-                received.setdefault(receiver.pk, []).append(customer.pk)
+        receiver_of = {
+            customer.pk: recipient
+            for recipient, share in zip(recipients, shares, strict=True)
+            for customer in share
+        }
+        for customer in customers:
+            receiver = receiver_of.get(customer.pk)  # None: the pool
             owner_change(
                 customer=customer,
                 to=receiver,
@@ -122,9 +126,9 @@ def handover(
             key = receiver.username if receiver else ""
             report.by_recipient[key] = report.by_recipient.get(key, 0) + 1
             report.moved.append((customer.code, customer.name, key))
-        for recipient in recipients:
+        for recipient, share in zip(recipients, shares, strict=True):
             deals = open_deals_move(
-                customer_ids=received.get(recipient.pk, []),
+                customer_ids=[customer.pk for customer in share],
                 from_user=user,
                 to=recipient,
                 actor=actor,
