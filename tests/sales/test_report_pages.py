@@ -119,3 +119,16 @@ def test_pipeline_and_wins_cover_all_time_on_request(cast, client, delivered):
     assert 'href="/reports/sales/wins/?period=all"' in ever
     assert "data-all-time" not in delivery.content.decode()
     assert "All time" not in delivery.content.decode()
+
+
+@pytest.mark.parametrize("bad", ["2026-02-30", "2026-13-01", "soon"])
+def test_a_date_that_is_no_date_is_said_and_the_default_period_shown(cast, client, bad):
+    client.force_login(cast.east_mgr)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    response = client.get(reverse("sales-report-wins"), {"since": bad})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"“{bad}” is not a date (YYYY-MM-DD); the default period is shown." in page
+    with clock.frozen_at(local(dt.date(2026, 11, 27))):
+        today = client.get(reverse("sales-report-wins"), {"until": bad})
+    assert 'value="2026-11-27"' in today.content.decode()

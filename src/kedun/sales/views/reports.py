@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -61,11 +62,26 @@ def receivables_view(request: HttpRequest) -> HttpResponse:
     return render(request, "sales/receivables.html", context)
 
 
+def _date_asked(request: HttpRequest, key: str) -> dt.date | None:
+    """The date in ?key=, None when absent. One that is no date (2026-02-30, "soon") is said on
+    the page, and the default stands in for it — a hand-edited link is not a server error."""
+    text = request.GET.get(key, "")
+    try:
+        day = parse_date(text) if text else None
+    except ValueError:
+        day = None
+    if text and day is None:
+        messages.warning(
+            request,
+            _("“%(text)s” is not a date (YYYY-MM-DD); the default period is shown.")
+            % {"text": text[:40]},
+        )
+    return day
+
+
 def _period(request: HttpRequest, today: dt.date) -> tuple[dt.date, dt.date]:
-    until = parse_date(request.GET.get("until", "") or "") or today
-    since = parse_date(request.GET.get("since", "") or "") or until - dt.timedelta(
-        days=DEFAULT_PERIOD_DAYS
-    )
+    until = _date_asked(request, "until") or today
+    since = _date_asked(request, "since") or until - dt.timedelta(days=DEFAULT_PERIOD_DAYS)
     return min(since, until), until
 
 
