@@ -55,3 +55,50 @@ class AuditEvent(models.Model):
     @property
     def changes_data(self) -> Any:
         return json.loads(self.changes)
+
+
+class AccessKind(models.TextChoices):
+    VIEW = "view", _("Opened a customer")
+    REVEAL = "reveal", _("Revealed contact data")
+    EXPORT = "export", _("Exported")
+    DOWNLOAD = "download", _("Downloaded a file")
+
+
+class AccessEvent(models.Model):
+    """Someone looked at or took data: a customer opened, contact data revealed, an export, a
+    file downloaded. Reads are too frequent for the hash chain, so they live here, one row
+    each; writes (and reveals, exports) are also in the chain. Insights read this table for
+    unusual viewing before a departure (MISSION §9), budgets count it (MISSION §8)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=AccessKind.choices)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    rows = models.PositiveIntegerField(_("rows"), default=0)  # an export's size
+    # What was exported or downloaded ("customers", a document's id …); free text.
+    subject = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(_("time"))
+    ip = models.CharField(max_length=45, blank=True)
+
+    class Meta:
+        verbose_name = _("access event")
+        indexes = [
+            models.Index(fields=["user", "at"], name="access_user_idx"),
+            models.Index(fields=["customer", "at"], name="access_customer_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=AccessKind.values), name="access_kind_known"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.customer_id or ''}"

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "kedun.customers",
     "kedun.lifecycle",
     "kedun.sales",
+    "kedun.field",
+    "kedun.comms",
     "kedun.jobs",
     "kedun.notifications",
     "kedun.demo",

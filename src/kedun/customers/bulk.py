@@ -26,6 +26,7 @@ from .identity_index import (
 from .models import (
     Customer,
     CustomerNameGram,
+    LocationSource,
     OwnershipEvent,
     OwnershipKind,
     Stage,
@@ -47,6 +48,9 @@ class NewCustomer:
     last_follow_up_at: dt.datetime | None = None
     grade: str = ""
     needs_review: bool = False
+    # WGS-84 (the caller converts GCJ-02 / BD-09 input with core.geo.to_wgs84).
+    lat: float | None = None
+    lng: float | None = None
 
 
 def customers_insert(rows: Iterable[NewCustomer], *, batch_size: int = 2000) -> list[Inserted]:
@@ -100,10 +104,25 @@ _CUSTOMER_COLUMNS = (
     "district",
     "address",
     "on_hold",
+    "lat",
+    "lng",
+    "location_source",
+    "located_at",
 )
 
 
 _EMPTY_DETAILS = ("",) * 6 + (False,)  # … and not on hold
+
+
+def _location(row: NewCustomer, now: dt.datetime) -> tuple[Any, ...]:
+    if row.lat is None or row.lng is None:
+        return (None, None, "", None)
+    return (
+        row.lat,
+        row.lng,
+        LocationSource.IMPORTED.value,
+        connection.ops.adapt_datetimefield_value(now),
+    )
 
 
 def _reserve_ids(count: int) -> list[int]:
@@ -157,6 +176,7 @@ def _insert_batch(batch: list[NewCustomer]) -> list[Inserted]:
                 row.email,
                 row.website,
                 *_EMPTY_DETAILS,
+                *_location(row, now),
             )
             for customer, row in zip(inserted, batch, strict=True)
         ]

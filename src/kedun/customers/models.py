@@ -19,6 +19,12 @@ class Stage(models.TextChoices):
     INVALID = "invalid", _("Invalid")
 
 
+class LocationSource(models.TextChoices):
+    SET = "set", _("Set on the page or through the API")
+    IMPORTED = "imported", _("Imported")
+    CHECK_IN = "check_in", _("A confirmed check-in")
+
+
 def customer_number(pk: int) -> str:
     """The number people quote on the phone (客户编号) when the customer brings none: C000123."""
     return f"C{pk:06d}"
@@ -95,6 +101,19 @@ class Customer(models.Model):
     # Set when the owner was warned of the coming release; cleared when the clock restarts.
     release_warned_at = models.DateTimeField(null=True, blank=True)
     next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True)
+    # Where the customer's premises are, WGS-84 (core/geo.py converts GCJ-02 and BD-09 input).
+    # Check-ins are measured against it; null until someone locates the customer.
+    lat = models.FloatField(_("latitude"), null=True, blank=True)
+    lng = models.FloatField(_("longitude"), null=True, blank=True)
+    location_source = models.CharField(
+        _("location from"),
+        max_length=12,
+        choices=LocationSource.choices,
+        blank=True,
+        # Raw bulk inserts (benchmarks, crash tests) leave it out.
+        db_default="",
+    )
+    located_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer")
@@ -106,6 +125,13 @@ class Customer(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(stage__in=Stage.values), name="customer_stage_known"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(lat__isnull=True, lng__isnull=True)
+                    | models.Q(lat__gte=-90, lat__lte=90, lng__gte=-180, lng__lte=180)
+                ),
+                name="customer_location_whole",
             ),
             # One credit code, one customer: the database's backstop behind the matcher.
             models.UniqueConstraint(
@@ -461,3 +487,52 @@ class OwnershipEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.kind}"
+
+
+class ContactField(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("Email")
+    WEBSITE = "website", _("Website")
+    ADDRESS = "address", _("Address")
+    CONTACT_PHONE = "contact_phone", _("Contact's phone")
+    CONTACT_EMAIL = "contact_email", _("Contact's email")
+
+
+class ContactChange(models.Model):
+    """A change of a customer's contact data, kept as a fact of its own.
+
+    Contact data changed to the rep's own number or a free-mail address shortly before the
+    customer goes quiet is one of the traces diversion leaves (MISSION §9); the audit trail has
+    the same change, but this table answers "which customers' contact data did this rep
+    change, when, to what" with an index instead of a scan of the chain.
+    """
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="contact_changes", db_index=False
+    )
+    field = models.CharField(_("field"), max_length=16, choices=ContactField.choices)
+    # The contact person the value belongs to, for contact_phone / contact_email.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    old_value = models.CharField(_("before"), max_length=300, blank=True)
+    new_value = models.CharField(_("after"), max_length=300, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("contact change")
+        indexes = [
+            models.Index(fields=["customer", "changed_at"], name="contact_change_customer_idx"),
+            models.Index(fields=["changed_by", "changed_at"], name="contact_change_actor_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(field__in=ContactField.values), name="contact_change_field_known"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.field}"
