@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "kedun.sales",
     "kedun.field",
     "kedun.comms",
+    "kedun.history",
     "kedun.jobs",
     "kedun.notifications",
     "kedun.demo",
