@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "kedun.field",
     "kedun.comms",
     "kedun.history",
+    "kedun.insights",
     "kedun.jobs",
     "kedun.notifications",
     "kedun.demo",
