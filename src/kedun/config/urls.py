@@ -37,6 +37,16 @@ api_v1 = [
         name="api-customer-detail",
     ),
     path(
+        "customers/<int:customer_id>/contact/",
+        customers_api.CustomerContactApi.as_view(),
+        name="api-customer-contact",
+    ),
+    path(
+        "customers/<int:customer_id>/contacts/",
+        customers_api.CustomerContactPersonApi.as_view(),
+        name="api-customer-contact-person",
+    ),
+    path(
         "customers/<int:customer_id>/notes/",
         customers_api.CollaborationNoteApi.as_view(),
         name="api-collaboration-note",
