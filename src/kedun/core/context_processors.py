@@ -27,6 +27,7 @@ MENU = [
     ("commission", _("Commission"), None),
     ("sales-reports", _("Sales reports"), (Role.ADMIN, Role.MANAGER, Role.AUDITOR)),
     ("dispute-queue", _("Disputes"), MANAGING),
+    ("insights-risk", _("Diversion risk"), MANAGING),
     ("key-customers-report", _("Key customers"), MANAGING),
     ("user-list", _("People"), MANAGING),
     ("handover", _("Departure handover"), MANAGING),

@@ -108,7 +108,7 @@ class _TableWriter:
     def __init__(self, model: type[Model]):
         self.table = model._meta.db_table
         self.fields = [f for f in model._meta.concrete_fields]
-        self.columns = tuple(f.column for f in self.fields)
+        self.columns: tuple[str, ...] = tuple(str(f.column) for f in self.fields)
         self.names = [f.attname for f in self.fields]
         # The values the backend needs converted, done here without Django's per-value field
         # machinery (it cost most of an import's time): SQLite takes datetimes as UTC text

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 from django.conf import settings
@@ -54,7 +54,7 @@ class HistoryFile:
         magic = self._raw.read(2)
         self._raw.seek(0)
         self._text: IO[bytes] = (
-            gzip.GzipFile(fileobj=self._raw) if magic == b"\x1f\x8b" else self._raw
+            cast(IO[bytes], gzip.GzipFile(fileobj=self._raw)) if magic == b"\x1f\x8b" else self._raw
         )
 
     def position(self) -> int:

@@ -22,6 +22,9 @@ SLACK_DAYS = 45
 # A trace about the rep as a whole (taking the customer list) weighs like several customers.
 REP_LEVEL_WEIGHT = 2.0
 PATTERN_WEIGHT = 0.5
+# A customer counts when the agreeing evidence adds up to this much: two real traces, not a
+# faint one leaning on another.
+MIN_CUSTOMER_SCORE = 0.6
 HARVEST = "data_harvest"
 EXPOSED = "key_account_exposed"
 
@@ -108,15 +111,23 @@ def _rep_score(rep_id: int, findings: list[Scored]) -> RepResult:
             if scored.corroborated:
                 family = scored.found.family
                 families[family] = max(families.get(family, 0.0), weight * scored.found.strength)
-        if families:
+        if sum(families.values()) >= MIN_CUSTOMER_SCORE:
             counted[customer_id] = families
+        else:  # agreement too faint to count (an unknown number and a quiet month)
+            for scored in evidence:
+                scored.corroborated = False
     customer_level = [s for items in by_customer.values() for s in items if s.corroborated]
     for scored in rep_level:
         if scored.found.family == Family.PATTERN:
             scored.corroborated = bool(patterned & set(counted))
             continue  # counted through the customers it names, never on its own
-        leaving = scored.found.family == Family.ACCESS and "deactivated_on" in scored.found.facts
-        scored.corroborated = leaving or any(
+        facts = scored.found.facts
+        # Opening customers outside one's book and exporting, both far beyond the rep's own
+        # past and their colleagues', at once — or just before leaving — agree with each other.
+        taking = scored.found.family == Family.ACCESS and (
+            "deactivated_on" in facts or ("views" in facts and "exported_rows" in facts)
+        )
+        scored.corroborated = taking or any(
             _agree(scored.found, other.found) for other in customer_level + rep_level
         )
         if scored.corroborated:

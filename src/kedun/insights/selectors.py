@@ -14,7 +14,7 @@ from kedun.core.errors import NotFound
 from kedun.customers.models import Customer
 from kedun.org.models import Role, User
 
-from .models import CaseFile, Finding, RepRisk, RiskRun
+from .models import ActivityWeek, CaseFile, Finding, RepRisk, RiskRun
 from .services import may_review
 from .wording import finding_sentence, kind_label
 
@@ -52,6 +52,21 @@ class Signal:
 
 
 @dataclass
+class CustomerEvidence:
+    """A customer's counted evidence against the rep, for the rep's page."""
+
+    customer_id: int
+    code: str
+    name: str
+    weight: float
+    findings: list[FindingView]
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted({str(f.label) for f in self.findings})
+
+
+@dataclass
 class RepView:
     rep: User
     score: float
@@ -60,6 +75,36 @@ class RepView:
     signals: list[Signal]  # counted: agreeing evidence
     single: list[FindingView]  # shown, not counted
     dismissed: list[FindingView]
+
+    @property
+    def about_rep(self) -> list[FindingView]:
+        """Counted traces about the rep as a whole (data taken, many customers at once)."""
+        return [w for s in self.signals for w in s.findings if not w.finding.customer_id]
+
+    @property
+    def by_customer(self) -> list[CustomerEvidence]:
+        """Counted evidence grouped per customer, the heaviest first."""
+        grouped: dict[int, list[FindingView]] = defaultdict(list)
+        for signal in self.signals:
+            for item in signal.findings:
+                if item.finding.customer_id:
+                    grouped[item.finding.customer_id].append(item)
+        result = []
+        for customer_id, items in grouped.items():
+            families: dict[str, float] = {}
+            for item in items:
+                family = item.finding.family
+                families[family] = max(families.get(family, 0.0), item.finding.strength)
+            result.append(
+                CustomerEvidence(
+                    customer_id=customer_id,
+                    code=items[0].customer_code,
+                    name=items[0].customer_name,
+                    weight=round(sum(families.values()), 2),
+                    findings=sorted(items, key=lambda i: -i.finding.strength),
+                )
+            )
+        return sorted(result, key=lambda c: (-c.weight, c.code))
 
 
 def _reps_visible(viewer: User | None, run: RiskRun) -> QuerySet[RepRisk]:
@@ -214,3 +259,41 @@ def evidence_snapshot(*, run: RiskRun, rep: User) -> dict[str, Any]:
         "single": [entry(w) for w in view.single],
         "dismissed": [entry(w) for w in view.dismissed],
     }
+
+
+@dataclass
+class Monthly:
+    labels: list[str]
+    orders: list[float]
+    contacts: list[float]
+    lost: list[float]
+
+
+def activity_monthly(
+    *, rep: User, customer_ids: list[int] | None, as_of: dt.date, months: int = 12
+) -> Monthly:
+    """The rep's orders, contacts (follow-ups, check-ins, mail) and lost deals per month, with
+    the given customers (None: all of them), for the charts on the risk pages."""
+    first = (as_of.replace(day=1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
+    labels = []
+    month = first
+    while month <= as_of:
+        labels.append(month.strftime("%Y-%m"))
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    index = {label: i for i, label in enumerate(labels)}
+    orders = [0.0] * len(labels)
+    contacts = [0.0] * len(labels)
+    lost = [0.0] * len(labels)
+    weeks = ActivityWeek.objects.filter(rep=rep, week__gte=first, week__lte=as_of)
+    if customer_ids is not None:
+        weeks = weeks.filter(customer_id__in=customer_ids)
+    for week, o, f, c, m, lo in weeks.values_list(
+        "week", "orders", "follow_ups", "check_ins", "mails", "lost"
+    ):
+        i = index.get(week.strftime("%Y-%m"))
+        if i is None:
+            continue
+        orders[i] += o
+        contacts[i] += f + c + m
+        lost[i] += lo
+    return Monthly(labels, orders, contacts, lost)

@@ -55,9 +55,12 @@ def _mail_verdict(kind: str, competitor: str) -> str:
 def finding_sentence(kind: str, facts: Mapping[str, Any], *, customer: str, rep: str) -> str:
     """One finding as a sentence; `customer` is "C00123 某某有限公司" (or "" for the rep)."""
     writer = _WRITERS.get(kind)
-    if writer is None:
-        return kind
-    return writer(facts, customer, rep)
+    try:
+        if writer is not None:
+            return writer(facts, customer, rep)
+    except (KeyError, IndexError, TypeError, ValueError):
+        pass  # facts stored by an older version: the label and the customer still say it
+    return f"{customer}: {kind_label(kind)}" if customer else str(kind_label(kind))
 
 
 def _orders_dried_up(f: Mapping[str, Any], customer: str, rep: str) -> str:

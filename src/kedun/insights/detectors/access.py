@@ -59,12 +59,12 @@ def access_findings(data: AnalysisData) -> list[Found]:
         strength = 0.0
         window: tuple[int, int] | None = None
         if rep_id in view_peaks:
-            total, at = view_peaks[rep_id]
-            baseline = _baseline(views[rep_id], at)
+            total, peak_day = view_peaks[rep_id]
+            baseline = _baseline(views[rep_id], peak_day)
             peers = _peers(view_peaks, rep_id)
             if total >= max(30, 4 * baseline + 10, 2 * peers + 10):
                 strength += 0.5
-                window = (at - WINDOW_DAYS + 1, at)
+                window = (peak_day - WINDOW_DAYS + 1, peak_day)
                 facts.update(
                     views=total,
                     views_baseline=round(baseline, 1),
@@ -72,12 +72,12 @@ def access_findings(data: AnalysisData) -> list[Found]:
                     outside_customers=len(outside_customers[rep_id]),
                 )
         if rep_id in export_peaks:
-            total, at = export_peaks[rep_id]
-            baseline = _baseline(exported[rep_id], at)
+            total, peak_day = export_peaks[rep_id]
+            baseline = _baseline(exported[rep_id], peak_day)
             peers = _peers(export_peaks, rep_id)
             if total >= max(300, 4 * baseline + 100, 2 * peers + 100):
                 strength += 0.4
-                span = (at - WINDOW_DAYS + 1, at)
+                span = (peak_day - WINDOW_DAYS + 1, peak_day)
                 window = (
                     span if window is None else (min(window[0], span[0]), max(window[1], span[1]))
                 )
@@ -171,7 +171,7 @@ def _key_accounts(
     total = sum(amounts.values())
     if total <= 0:
         return []
-    found = []
+    found: list[Found] = []
     covered = 0.0
     for customer_id, amount in sorted(amounts.items(), key=lambda item: -item[1]):
         if covered >= KEY_ACCOUNTS_SHARE * total or len(found) >= KEY_ACCOUNTS_MAX:

@@ -137,6 +137,10 @@ def _orders_dried_up(
         expected = before / weeks_before * weeks_after * trend
         if expected < DRIED_MIN_EXPECTED or after > DRIED_MAX_SHARE * expected:
             continue
+        # Fewer but bigger orders is no drying up: their value must have fallen too.
+        value_expected = amount.total(first, split) / weeks_before * weeks_after * trend
+        if amount.total(split, n) > DRIED_MAX_SHARE * value_expected:
+            continue
         p = poisson_cdf(after, expected)
         if best is None or p < best["p"]:
             best = {

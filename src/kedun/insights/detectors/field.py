@@ -37,7 +37,7 @@ def field_findings(data: AnalysisData) -> list[Found]:
             {
                 "id": pk,
                 "on": timezone.localtime(at).date().isoformat(),
-                "distance_m": round(distance),
+                "distance_m": round(distance or 0),
                 "accuracy_m": round(accuracy),
             }
         )
