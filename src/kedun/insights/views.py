@@ -228,7 +228,8 @@ def _activity_chart(
             (_("Follow-ups and visits"), monthly.contacts),
             (_("Deals lost"), monthly.lost),
         ],
-        **({"width": 360, "height": 180} if small else {}),
+        width=360 if small else 640,
+        height=180 if small else 280,
     )
 
 
