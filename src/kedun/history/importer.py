@@ -78,7 +78,7 @@ from kedun.sales.models import (
     ShipmentLine,
 )
 
-from .models import ImportedLine
+from .models import ImportedLine, ImportRun
 from .reading import (
     BadLine,
     HistoryFile,
@@ -156,7 +156,7 @@ def history_import(
 ) -> Report:
     """Import a history file; see the module's docstring. The command line is the actor."""
     report = Report()
-    importer = _Importer(report)
+    importer = _Importer(report, file=str(getattr(history, "path", "")))
     started = time.monotonic()
     batch: list[Line] = []
     with bulk_write_mode():
@@ -280,9 +280,11 @@ class _Batch:
 
 
 class _Importer:
-    def __init__(self, report: Report):
+    def __init__(self, report: Report, *, file: str = ""):
         self.report = report
         self.now = clock.now()
+        self.file = file[-500:]
+        self.run: ImportRun | None = None
         self.users: dict[str, User] = {u.username.lower(): u for u in User.objects.all()}
         self.placeholder_ids: set[int] = set()
         self.departments: dict[str, Department] = {}  # by the file's code
@@ -311,6 +313,8 @@ class _Importer:
         )
         with transaction.atomic():
             self.batch = _Batch()
+            self.batch_earliest: dt.datetime | None = None
+            self.batch_latest: dt.datetime | None = None
             self.customer_codes |= set(
                 Customer.objects.filter(
                     code__in=[
@@ -668,6 +672,10 @@ class _Importer:
     def _at(self, data: dict[str, Any]) -> dt.datetime:
         at = moment(data, "at")
         assert at is not None
+        if self.batch_earliest is None or at < self.batch_earliest:
+            self.batch_earliest = at
+        if self.batch_latest is None or at > self.batch_latest:
+            self.batch_latest = at
         return at
 
     # -- events ----------------------------------------------------------------------------------
@@ -1019,6 +1027,7 @@ class _Importer:
             ImportedLine,
             [{"digest": d, "kind": k, "imported_at": self.now} for d, k in batch.digests],
         )
+        self._run_update(len(batch.digests))
         if batch.digests:
             audit_record(
                 actor=None,
@@ -1027,6 +1036,23 @@ class _Importer:
                 object_type="history.batch",
                 changes=dict(sorted(Counter(kind for _d, kind in batch.digests).items())),
             )
+
+    def _run_update(self, imported: int) -> None:
+        """This run's record, in the batch's transaction: what came in and when it happened."""
+        times = [at for at in (self.batch_earliest, self.batch_latest) if at is not None]
+        if self.run is None:
+            self.run = ImportRun.objects.create(
+                started_at=self.now, updated_at=clock.now(), file=self.file
+            )
+        run = self.run
+        run.updated_at = clock.now()
+        run.lines = self.report.lines
+        run.imported += imported
+        if times:
+            earliest, latest = min(times), max(times)
+            run.earliest_event_at = min(filter(None, [run.earliest_event_at, earliest]))
+            run.latest_event_at = max(filter(None, [run.latest_event_at, latest]))
+        run.save()
 
     def _write_quotes(self) -> None:
         new = self.batch.new_quotes

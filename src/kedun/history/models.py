@@ -18,3 +18,24 @@ class ImportedLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.digest}"
+
+
+class ImportRun(models.Model):
+    """One run of `kedun import-history`, updated with each batch it commits: how much came
+    in and the span of time its events cover. The nightly insights run reads the span — an
+    import of old events means the weekly activity must be re-read in full, one of recent
+    events does not."""
+
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    file = models.CharField(max_length=500)
+    lines = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    earliest_event_at = models.DateTimeField(null=True, blank=True)
+    latest_event_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["updated_at"], name="history_import_run_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.file} @ {self.started_at:%Y-%m-%d %H:%M}"

@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kedun.audit.services import audit_record
 from kedun.core import clock
 from kedun.core.errors import Forbidden, Invalid, NotFound
-from kedun.history.models import ImportedLine
+from kedun.history.models import ImportRun
 from kedun.lifecycle.services import manages
 from kedun.org.models import Role, User
 
@@ -65,16 +66,19 @@ def risk_compute(*, as_of: dt.date, full: bool = False) -> Computed:
     started = time.monotonic()
     started_at = clock.now()
     previous = RiskRun.objects.order_by("-started_at").first()
+    since = None
+    if previous is not None:
+        since = min(previous.as_of, as_of) - dt.timedelta(weeks=REFRESH_WEEKS)
     incremental = (
         not full
         and previous is not None
+        and since is not None
         and ActivityWeek.objects.exists()
         and abs((as_of - previous.as_of).days) <= 7
-        and not ImportedLine.objects.filter(imported_at__gte=previous.started_at).exists()
+        and not _imported_before(since, after=previous.started_at)
     )
-    since = None
-    if incremental and previous is not None:
-        since = min(previous.as_of, as_of) - dt.timedelta(weeks=REFRESH_WEEKS)
+    if not incremental:
+        since = None
     activity_refresh(since=since, until=as_of)
     data = analysis_data_load(as_of)
     findings: list[Found] = []
@@ -148,6 +152,17 @@ def risk_compute(*, as_of: dt.date, full: bool = False) -> Computed:
         stale = RiskRun.objects.order_by("-started_at").values_list("pk", flat=True)[RUNS_KEPT:]
         RiskRun.objects.filter(pk__in=list(stale)).delete()
     return Computed(run, results)
+
+
+def _imported_before(since: dt.date, *, after: dt.datetime) -> bool:
+    """Did a history import since the last run bring events older than the weeks an
+    incremental run re-reads? Then only a full run sees them."""
+    start = timezone.make_aware(dt.datetime.combine(since, dt.time()))
+    return (
+        ImportRun.objects.filter(updated_at__gte=after)
+        .filter(Q(earliest_event_at__lt=start) | Q(earliest_event_at__isnull=True, imported__gt=0))
+        .exists()
+    )
 
 
 # -- managers' judgements ------------------------------------------------------------------------
