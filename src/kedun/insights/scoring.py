@@ -22,6 +22,7 @@ SLACK_DAYS = 45
 # A trace about the rep as a whole (taking the customer list) weighs like several customers.
 REP_LEVEL_WEIGHT = 2.0
 PATTERN_WEIGHT = 0.5
+FRONT_CUSTOMERS = 3
 # A customer counts when the agreeing evidence adds up to this much: two real traces, not a
 # faint one leaning on another.
 MIN_CUSTOMER_SCORE = 0.6
@@ -107,6 +108,14 @@ def _rep_score(rep_id: int, findings: list[Scored]) -> RepResult:
                 and customer_id in patterned
                 and scored.found.family in ACTIVITY
             ):
+                scored.corroborated, weight = True, PATTERN_WEIGHT
+            if (
+                not scored.corroborated
+                and scored.found.family in (Family.MONEY, Family.DELIVERY)
+                and scored.found.facts.get("customers_of_party", 0) >= FRONT_CUSTOMERS
+            ):
+                # One outside party paying for (or receiving the goods of) several of the
+                # rep's customers is agreement across customers, like the pattern above.
                 scored.corroborated, weight = True, PATTERN_WEIGHT
             if scored.corroborated:
                 family = scored.found.family

@@ -65,7 +65,8 @@ def money_findings(data: AnalysisData) -> list[Found]:
         found.append(
             Found(
                 kind="paid_by_other" if kind == "payment" else "delivered_elsewhere",
-                family=Family.MONEY,
+                # Finance records payments, logistics deliveries: two kinds of evidence.
+                family=Family.MONEY if kind == "payment" else Family.DELIVERY,
                 rep_id=rep_id,
                 customer_id=customer_id,
                 start=days[0],
