@@ -131,13 +131,13 @@ class RepRiskApi(APIView):
         return Response(RepFindingsOutput(view).data)
 
 
-class DismissInput(serializers.Serializer):
+class FindingDismissInput(serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
 
 
 class DismissApi(APIView):
     @extend_schema(
-        request=DismissInput,
+        request=FindingDismissInput,
         responses={204: None},
         summary="Dismiss a finding with a reason (audited; it stops counting for this episode)",
     )
@@ -146,7 +146,7 @@ class DismissApi(APIView):
         finding = Finding.objects.filter(pk=finding_id).first()
         if finding is None:
             raise NotFound()
-        data = DismissInput(data=request.data)
+        data = FindingDismissInput(data=request.data)
         data.is_valid(raise_exception=True)
         finding_dismiss(actor=viewer, finding=finding, reason=data.validated_data["reason"])
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -227,32 +227,32 @@ class CaseDetailApi(APIView):
         return Response(CaseOutput(case_get_for_viewer(viewer=viewer, case_id=case_id)).data)
 
 
-class NoteInput(serializers.Serializer):
+class CaseNoteInput(serializers.Serializer):
     text = serializers.CharField(max_length=4000)
 
 
 class CaseNoteApi(APIView):
-    @extend_schema(request=NoteInput, responses={201: CaseOutput}, summary="Add a note")
+    @extend_schema(request=CaseNoteInput, responses={201: CaseOutput}, summary="Add a note")
     def post(self, request: Request, case_id: int) -> Response:
         viewer = _viewer(request)
         case = case_get_for_viewer(viewer=viewer, case_id=case_id)
-        data = NoteInput(data=request.data)
+        data = CaseNoteInput(data=request.data)
         data.is_valid(raise_exception=True)
         case_note_add(actor=viewer, case=case, text=data.validated_data["text"])
         return Response(CaseOutput(case).data, status=status.HTTP_201_CREATED)
 
 
-class CloseInput(serializers.Serializer):
+class CaseCloseInput(serializers.Serializer):
     outcome = serializers.CharField()
     note = serializers.CharField(max_length=4000)
 
 
 class CaseCloseApi(APIView):
-    @extend_schema(request=CloseInput, responses=CaseOutput, summary="Close with an outcome")
+    @extend_schema(request=CaseCloseInput, responses=CaseOutput, summary="Close with an outcome")
     def post(self, request: Request, case_id: int) -> Response:
         viewer = _viewer(request)
         case = case_get_for_viewer(viewer=viewer, case_id=case_id)
-        data = CloseInput(data=request.data)
+        data = CaseCloseInput(data=request.data)
         data.is_valid(raise_exception=True)
         case = case_close(
             actor=viewer,
