@@ -138,7 +138,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "data": contact_data(customer, masked=not unmasked),
             "can_reveal": access == ContactAccess.REVEALABLE and not unmasked,
             "can_quote": may_quote_for(viewer, customer),
-            "timeline": customer_timeline(customer=customer, masked=not unmasked),
+            "timeline": customer_timeline(customer=customer, masked=not unmasked, viewer=viewer),
             **customer_lifecycle_context(request, viewer=viewer, customer=customer, bound=bound),
         },
     )
