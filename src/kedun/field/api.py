@@ -235,8 +235,9 @@ class CheckInPhotoApi(APIView):
     )
     def get(self, request: Request, check_in_id: int) -> FileResponse:
         check_in = check_in_get_for_viewer(viewer=acting_user(request), check_in_id=check_in_id)
-        guessed = mimetypes.guess_type(check_in.photo.name or "")[0] or "application/octet-stream"
-        if check_in.photo.name.endswith(".heic"):
+        name = check_in.photo.name or ""
+        guessed = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if name.endswith(".heic"):
             guessed = "image/heic"
         return _file_response(check_in.photo, guessed)
 

@@ -128,8 +128,9 @@ def day_svg(
     check_ins: Sequence[CheckIn], customers: Sequence[Customer], *, tiles: str = ""
 ) -> SafeString | None:
     """The day's drawing; None when there is nothing to draw."""
-    located = [c for c in customers if c.lat is not None and c.lng is not None]
-    positions = [(c.lat, c.lng) for c in check_ins] + [(c.lat, c.lng) for c in located]
+    places = {c.pk: (c.lat, c.lng) for c in customers if c.lat is not None and c.lng is not None}
+    located = [c for c in customers if c.pk in places]
+    positions = [(c.lat, c.lng) for c in check_ins] + list(places.values())
     if not positions:
         return None
     frame = frame_for(positions)
@@ -145,7 +146,7 @@ def day_svg(
         parts.append(f'<line x1="0" y1="{step}" x2="{WIDTH}" y2="{step}" stroke="{GRID}"/>')
     if tiles:
         parts.append('<g class="kd-tiles">' + "".join(_tiles(frame, tiles)) + "</g>")
-    where = {c.pk: frame.at(c.lat, c.lng) for c in located}
+    where = {pk: frame.at(lat, lng) for pk, (lat, lng) in places.items()}
     for check_in in check_ins:  # a visit to its customer's premises
         if check_in.customer_id in where:
             x1, y1 = frame.at(check_in.lat, check_in.lng)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.dateparse import parse_datetime
@@ -88,15 +88,12 @@ class CheckInForm(forms.Form):
         self.fields["idempotency_key"].initial = uuid.uuid4().hex
         needs = Need.objects.filter(customer=customer).exclude(status=NeedStatus.LOST)
         quotes = Quote.objects.filter(customer=customer).order_by("-created_at")[:50]
-        self.fields["need"].choices = (
-            [("", "—")]
-            + [  # type: ignore[attr-defined]
-                (n.pk, f"{n.what} {n.quantity}".strip()) for n in needs.order_by("-pk")[:50]
-            ]
-        )
-        self.fields["quote"].choices = [("", "—")] + [  # type: ignore[attr-defined]
-            (q.pk, f"{q.number} v{q.version}") for q in quotes
+        need = cast(forms.ChoiceField, self.fields["need"])
+        need.choices = [("", "—")] + [
+            (n.pk, f"{n.what} {n.quantity}".strip()) for n in needs.order_by("-pk")[:50]
         ]
+        quote = cast(forms.ChoiceField, self.fields["quote"])
+        quote.choices = [("", "—")] + [(q.pk, f"{q.number} v{q.version}") for q in quotes]
 
 
 class LocationForm(forms.Form):

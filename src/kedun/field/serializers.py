@@ -179,7 +179,9 @@ class CheckInOutput(serializers.Serializer):
             "decision": check_in.review,
             "note": check_in.review_note,
             "by": check_in.reviewed_by.username if check_in.reviewed_by else "",
-            "at": serializers.DateTimeField().to_representation(check_in.reviewed_at),
+            "at": serializers.DateTimeField().to_representation(check_in.reviewed_at)
+            if check_in.reviewed_at
+            else None,
         }
 
 
@@ -187,7 +189,7 @@ def check_in_output(check_in: CheckIn) -> dict[str, Any]:
     return CheckInOutput(check_in).data
 
 
-def check_ins_output(check_ins: list[CheckIn]) -> list[dict[str, Any]]:
+def check_ins_output(check_ins: list[CheckIn]) -> Any:
     """Many check-ins, their reasons' references read in one query."""
     reasons = Reasons(flag for check_in in check_ins for flag in check_in.flags.all())
     return CheckInOutput(check_ins, many=True, context={"reasons": reasons}).data

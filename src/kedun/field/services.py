@@ -364,12 +364,12 @@ def _store(
             check_in.photo.save(
                 f"{uuid.uuid4().hex}.{photo_facts.extension}", ContentFile(photo), save=False
             )
-            stored.append(check_in.photo.name)
+            stored.append(check_in.photo.name or "")
             if audio and audio_facts:
                 check_in.audio.save(
                     f"{uuid.uuid4().hex}.{audio_facts.extension}", ContentFile(audio), save=False
                 )
-                stored.append(check_in.audio.name)
+                stored.append(check_in.audio.name or "")
             check_in.save(force_insert=True)
             flags = CheckInFlag.objects.bulk_create(
                 CheckInFlag(check_in=check_in, kind=f.kind, detail=f.detail)
@@ -405,7 +405,7 @@ def _store(
                     max_speed_kmh=thresholds.max_speed_kmh,
                 )
     except BaseException:
-        for name in stored:
+        for name in filter(None, stored):
             default_storage.delete(name)
         raise
     return Recorded(check_in, created=True)

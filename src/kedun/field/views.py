@@ -334,7 +334,8 @@ def rep_day_view(request: HttpRequest) -> HttpResponse:
         for number, check_in in enumerate(plan.check_ins, start=1)
     ]
     tiles = settings.KEDUN_MAP_TILE_URL
-    spent = [row["spent"] for row in rows if row["spent"] is not None]
+    spent = [t for t in (time_spent(c) for c in plan.check_ins) if t is not None]
+    total = sum(spent, dt.timedelta()) if spent else None
     response = render(
         request,
         "field/day.html",
@@ -347,8 +348,8 @@ def rep_day_view(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "drawing": day_svg(plan.check_ins, plan.customers, tiles=tiles),
             "customers_unlocated": [c for c in plan.customers if c.lat is None],
-            "total_spent": sum(spent, dt.timedelta()) if spent else None,
-            "total_minutes": _minutes(sum(spent, dt.timedelta())) if spent else None,
+            "total_spent": total,
+            "total_minutes": _minutes(total),
             "flagged_count": sum(1 for row in rows if row["flags"]),
             "tiles": bool(tiles),
         },
