@@ -115,6 +115,7 @@ def send(api_client):
         body = data if data is not None else check_in_form(customer, **options)
         return api_client.post("/api/v1/check-ins/", body, format="multipart")
 
+    post.client = api_client  # type: ignore[attr-defined]  # for reading back as the same user
     return post
 
 

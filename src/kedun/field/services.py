@@ -318,7 +318,10 @@ def _store(
                 if customer.lat is not None and customer.lng is not None
                 else None
             )
-            distance = distance_m(position, customer_position) if customer_position else None
+            # To the decimetre, as stored and shown: the check judges the figure people read.
+            distance = (
+                round(distance_m(position, customer_position), 1) if customer_position else None
+            )
             copy = photo_copy_find(photo_facts)
             check_in = CheckIn(
                 customer=customer,
@@ -337,7 +340,7 @@ def _store(
                 audio_content_type=audio_facts.content_type if audio_facts else "",
                 idempotency_key=key,
                 content_digest=digest,
-                distance_m=round(distance, 1) if distance is not None else None,
+                distance_m=distance,
                 source=source,
             )
             here = Fix(captured_at, position, accuracy)
