@@ -222,7 +222,11 @@ class CheckInReviewApi(APIView):
 def _file_response(field_file: Any, content_type: str) -> FileResponse:
     if not field_file:
         raise NotFound()
-    response = FileResponse(field_file.open("rb"), content_type=content_type)
+    try:
+        opened = field_file.open("rb")
+    except (FileNotFoundError, OSError):  # storage lost it (a restore without the media)
+        raise NotFound(_("The file of this check-in is missing from storage.")) from None
+    response = FileResponse(opened, content_type=content_type)
     # Private evidence: never cached by a shared proxy.
     response["Cache-Control"] = "private, max-age=3600"
     return response

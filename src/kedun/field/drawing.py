@@ -1,6 +1,7 @@
 """A rep's day drawn on the server as inline SVG (issue 10 item 6): the visits in time order,
-numbered and joined by a line, each customer's location as a square (a dashed line joins a
-visit to its customer's square, so a far check-in shows), flagged visits in red, a scale bar.
+numbered and joined by a line, each customer's location as a square larger than a visit's
+circle (so a visit at the door shows inside its customer's square, and a dashed line joins a
+far one to it), flagged visits in red, a scale bar.
 
 It always works offline. When a tile server is configured (KEDUN_MAP_TILE_URL), map tiles at
 one zoom, computed from the day's extent, are laid behind the drawing as <image>s; the drawing
@@ -159,8 +160,8 @@ def day_svg(
         x, y = where[customer.pk]
         parts.append(
             f'<g class="kd-customer" data-customer="{customer.pk}"><title>{_text(customer.name)}'
-            f'</title><rect x="{x - 7}" y="{y - 7}" width="14" height="14" fill="{CUSTOMER}" '
-            f'fill-opacity="0.85" stroke="#ffffff" stroke-width="1.5"/></g>'
+            f'</title><rect x="{x - 15}" y="{y - 15}" width="30" height="30" fill="{CUSTOMER}" '
+            f'fill-opacity="0.3" stroke="{CUSTOMER}" stroke-width="2"/></g>'
         )
     route = " ".join(f"{x},{y}" for x, y in (frame.at(c.lat, c.lng) for c in check_ins))
     if len(check_ins) > 1:

@@ -20,17 +20,21 @@ from .models import CheckIn, CheckInFlag, Review
 
 
 def check_ins_visible_q(*, viewer: User, rep_field: str = "rep") -> Q:
-    """Whose check-ins the viewer may read, as a Q on `rep_field`."""
+    """Whose check-ins the viewer may read, as a Q on `rep_field` ("" when filtering users)."""
+
+    def on(lookup: str) -> str:
+        return f"{rep_field}__{lookup}" if rep_field else lookup
+
     if not viewer.is_active:
         return Q(pk__in=[])
     if viewer.role == Role.ADMIN:
         return Q()
-    visible = Q(**{rep_field: viewer.pk})
+    visible = Q(**{on("pk"): viewer.pk})
     if viewer.role != Role.MANAGER:
         return visible
-    visible |= Q(**{f"{rep_field}__in": subordinate_ids(manager=viewer)})
+    visible |= Q(**{on("pk__in"): subordinate_ids(manager=viewer)})
     if viewer.data_scope in (DataScope.DEPARTMENT_TREE, DataScope.ALL):
-        visible |= Q(**{f"{rep_field}__department__path__startswith": viewer.department.path})
+        visible |= Q(**{on("department__path__startswith"): viewer.department.path})
     return visible
 
 
@@ -70,7 +74,7 @@ def check_in_get_for_viewer(*, viewer: User, check_in_id: int) -> CheckIn:
 def reps_visible_to(*, viewer: User) -> QuerySet[User]:
     """The people whose days the viewer may look at (themselves first in the lists)."""
     return (
-        User.objects.filter(check_ins_visible_q(viewer=viewer, rep_field="pk"))
+        User.objects.filter(check_ins_visible_q(viewer=viewer, rep_field=""))
         .select_related("department")
         .order_by("department__path", "username")
     )
