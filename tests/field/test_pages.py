@@ -393,3 +393,29 @@ def test_only_the_check_in_routes_take_two_twenty_mb_files():
     assert size_check("/api/v1/customers/", 11) == 413
     assert size_check("/customers/7/location/", 11) == 413
     assert size_check("/api/v1/check-ins/7/check-out/", 11) == 413
+
+
+# -- the schema ---------------------------------------------------------------------------------
+
+
+def test_the_schema_describes_the_field_api(cast, client):
+    import json
+
+    client.force_login(cast.east_rep)
+    schema = json.loads(client.get("/api/v1/schema/?format=json").content)
+
+    assert {
+        "/api/v1/check-ins/",
+        "/api/v1/check-ins/{check_in_id}/",
+        "/api/v1/check-ins/{check_in_id}/check-out/",
+        "/api/v1/check-ins/{check_in_id}/review/",
+        "/api/v1/check-ins/{check_in_id}/photo/",
+        "/api/v1/check-ins/{check_in_id}/audio/",
+        "/api/v1/customers/{customer_id}/location/",
+        "/api/v1/field/rules/",
+    } <= set(schema["paths"])
+    upload = schema["paths"]["/api/v1/check-ins/"]["post"]
+    assert set(upload["requestBody"]["content"]) == {"multipart/form-data"}
+    assert {"201", "200", "409", "413"} <= set(upload["responses"])
+    detail = schema["components"]["schemas"]["CustomerDetailOutput"]["properties"]
+    assert "location" in detail

@@ -37,8 +37,8 @@ from .serializers import (
     CheckInInput,
     CheckInOutput,
     CheckOutInput,
+    CustomerLocationOutput,
     LocationInput,
-    LocationOutput,
     ReviewInput,
     check_in_output,
     check_ins_output,
@@ -261,7 +261,7 @@ class CheckInAudioApi(APIView):
 
 class CustomerLocationApi(APIView):
     @extend_schema(
-        responses={200: LocationOutput, 404: REFUSED[404]},
+        responses={200: CustomerLocationOutput, 404: REFUSED[404]},
         summary="Where the customer's premises are (WGS-84), null when nobody located it",
     )
     def get(self, request: Request, customer_id: int) -> Response:
@@ -270,7 +270,7 @@ class CustomerLocationApi(APIView):
 
     @extend_schema(
         request=LocationInput,
-        responses={200: LocationOutput, **REFUSED},
+        responses={200: CustomerLocationOutput, **REFUSED},
         summary="Set the customer's location (the owner or their manager)",
         description="Give `coord_system` gcj02 for positions from AMap (高德) or Tencent, bd09 "
         "for Baidu: they are converted and stored as WGS-84. With `accuracy` (the phone's own "
@@ -297,7 +297,9 @@ def _location_body(customer: Any) -> dict[str, Any]:
     return {
         "location": location_of(customer),
         "location_source": customer.location_source,
-        "located_at": LocationOutput().fields["located_at"].to_representation(customer.located_at)
+        "located_at": CustomerLocationOutput()
+        .fields["located_at"]
+        .to_representation(customer.located_at)
         if customer.located_at
         else None,
     }

@@ -83,7 +83,7 @@ class PositionOutput(serializers.Serializer):
     lng = serializers.FloatField()
 
 
-class LocationOutput(serializers.Serializer):
+class CustomerLocationOutput(serializers.Serializer):
     location = PositionOutput(allow_null=True)
     location_source = serializers.CharField()
     located_at = serializers.DateTimeField(allow_null=True)
