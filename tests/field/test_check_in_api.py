@@ -598,3 +598,17 @@ def test_someone_not_logged_in_is_refused(api_client, at_the_customer):
 
     assert response.status_code == 401
     assert CheckIn.objects.count() == 0
+
+
+def test_a_number_that_is_an_id_and_another_customers_number_is_not_guessed(cast, send):
+    first = located(cast.east_rep)
+    other = located(cast.east_rep, code=str(first.pk))
+    data = check_in_form(other)
+    data["customer"] = str(first.pk)
+
+    with sent_at(T0):
+        response = send(cast.east_rep, other, data=data)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "ambiguous_customer"
+    assert_nothing_stored()

@@ -419,3 +419,28 @@ def test_the_schema_describes_the_field_api(cast, client):
     assert {"201", "200", "409", "413"} <= set(upload["responses"])
     detail = schema["components"]["schemas"]["CustomerDetailOutput"]["properties"]
     assert "location" in detail
+
+
+def test_the_customers_timeline_shows_only_the_visits_the_viewer_may_see(cast, client, send):
+    from kedun.customers.models import TeamAccess, TeamMember
+
+    customer = located(cast.east_rep)
+    TeamMember.objects.create(
+        customer=customer,
+        user=cast.south_rep,
+        access=TeamAccess.WRITE,
+        added_by=cast.east_rep,
+        added_at=T0,
+    )
+    with clock.frozen_at(T0 + minutes(30)):
+        send(cast.east_rep, customer, note="负责人的拜访")
+        send(cast.south_rep, customer, at=T0 + minutes(20), note="协作人的拜访")
+
+    def visits(user) -> list[str]:
+        client.force_login(user)
+        page = client.get(f"/customers/{customer.pk}/").content.decode()
+        return re.findall(r"(负责人的拜访|协作人的拜访)", page)
+
+    assert visits(cast.south_rep) == ["协作人的拜访"]
+    assert visits(cast.east_rep) == ["负责人的拜访"]
+    assert visits(cast.boss) == ["协作人的拜访", "负责人的拜访"]

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kedun.core import clock
-from kedun.core.errors import NotFound
+from kedun.core.errors import Invalid, NotFound
 from kedun.customers.models import Customer
 from kedun.org.models import DataScope, Role, User
 from kedun.org.selectors import subordinate_ids
@@ -40,14 +41,19 @@ def check_ins_visible_q(*, viewer: User, rep_field: str = "rep") -> Q:
 
 def customer_for_check_in(*, reference: str | int) -> Customer:
     """The customer a check-in names by id or by customer number (客户编号); NotFound for
-    either unknown — the caller then checks that the actor may see it."""
+    either unknown — the caller then checks that the actor may see it. A number that is one
+    customer's id and another's customer number is refused rather than guessed."""
     text = str(reference).strip()
     found = Customer.objects.select_related("owner", "owner__department", "merged_into")
-    customer = None
-    if text.isdigit():
-        customer = found.filter(pk=int(text)).first()
-    if customer is None and text:
-        customer = found.filter(code=text).first()
+    by_code = found.filter(code=text).first() if text else None
+    by_id = found.filter(pk=int(text)).first() if text.isdigit() else None
+    if by_code is not None and by_id is not None and by_code.pk != by_id.pk:
+        raise Invalid(
+            _("%(ref)s is one customer's id and another's customer number: send the id.")
+            % {"ref": text},
+            code="ambiguous_customer",
+        )
+    customer = by_id or by_code
     if customer is None:
         raise NotFound()
     while customer.merged_into is not None:  # a merged record leads to the one it became
