@@ -165,3 +165,17 @@ def test_photo_reuse_carries_the_detectors_evidence_as_plain_json():
     )
     assert type(finding.detail["evidence"]["hash_distance"]) is int
     assert checks.photo_reuse(None) is None
+
+
+def test_the_copy_detectors_figures_are_put_in_words():
+    from kedun.field.presentation import evidence_text
+
+    assert evidence_text({"identical_file": True}) == "the very same file"
+    assert evidence_text(
+        {"correlation": 0.98765, "residual": 1.234, "changed": 0.0031, "cover": 0.62, "scale": 0.8}
+    ) == (
+        "correlation 0.988 after alignment, residual 1.2 grey levels, 0.3% of pixels changed, "
+        "62% of it within the earlier photo, scaled to 80%"
+    )
+    assert evidence_text({"hash_distance": 3, "orb": 0.51234}) == "hash distance 3, orb 0.512"
+    assert evidence_text({}) == "the same picture"

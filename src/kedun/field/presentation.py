@@ -154,20 +154,34 @@ def flag_reason(flag: CheckInFlag, others: dict[int, Other] | None = None) -> st
 
 
 def evidence_text(evidence: dict[str, Any]) -> str:
-    """The copy detector's figures in words: what it measured, whatever it measured."""
+    """The copy detector's figures in words: what it measured, whatever it measured (figures
+    it names that Kedun does not know are quoted as they are)."""
     if evidence.get("identical_file"):
         return _("the very same file")
-    known = {
-        "hash_distance": _("hash distance %(value)s"),
-        "inliers": _("%(value)s matching points"),
-        "residual": _("residual %(value)s after alignment"),
-    }
     parts = []
     for key, value in evidence.items():
-        if isinstance(value, float):
-            value = f"{value:.2f}".rstrip("0").rstrip(".")
-        template = known.get(key)
-        parts.append(template % {"value": value} if template else f"{key} {value}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            parts.append(f"{key} {value}")
+            continue
+        if key == "correlation":
+            parts.append(_("correlation %(value).3f after alignment") % {"value": value})
+        elif key == "residual":
+            parts.append(_("residual %(value).1f grey levels") % {"value": value})
+        elif key == "changed":
+            parts.append(_("%(pct).1f%% of pixels changed") % {"pct": value * 100})
+        elif key == "cover":
+            parts.append(
+                _("%(pct)d%% of it within the earlier photo") % {"pct": round(value * 100)}
+            )
+        elif key == "scale":
+            parts.append(_("scaled to %(pct)d%%") % {"pct": round(value * 100)})
+        elif key == "hash_distance":
+            parts.append(_("hash distance %(value)d") % {"value": value})
+        elif key == "inliers":
+            parts.append(_("%(value)d matching points") % {"value": value})
+        else:
+            shown = f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else value
+            parts.append(f"{key} {shown}")
     return ", ".join(parts) or _("the same picture")
 
 
