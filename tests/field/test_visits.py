@@ -301,3 +301,23 @@ def test_one_check_in_is_not_found_for_someone_outside_its_scope(cast, api_clien
     api_client.force_authenticate(cast.east_mgr)
     body = api_client.get(f"/api/v1/check-ins/{visit.pk}/").json()
     assert body["flags"][0]["kind"] == "far_from_customer"
+
+
+# -- a merge of two records ----------------------------------------------------------------------
+
+
+def test_a_merge_takes_the_visits_and_the_location_to_the_survivor(cast, send):
+    from kedun.customers.disputes import customer_merge
+
+    survivor = CustomerFactory(owner=cast.east_rep)
+    merged = located(cast.east_rep)
+    with clock.frozen_at(T0):
+        visit = send(cast.east_rep, merged).json()
+
+    customer_merge(actor=cast.east_mgr, survivor=survivor, merged=merged, reason="同一家公司")
+
+    assert CheckIn.objects.get(pk=visit["id"]).customer == survivor
+    survivor.refresh_from_db()
+    assert (survivor.lat, survivor.lng) == PEOPLE_SQUARE
+    event = AuditEvent.objects.get(action="customer.merged")
+    assert '"check_ins":1' in event.changes

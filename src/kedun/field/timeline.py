@@ -1,5 +1,5 @@
-"""Visits on a customer's timeline: registered with the customers app's timeline in
-FieldConfig.ready(), so that the customers app never imports this one."""
+"""Visits on a customer's timeline, and visits following a merge of two customer records:
+registered with the customers app in FieldConfig.ready(), which never imports this one."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from kedun.customers.models import Customer
 from kedun.customers.selectors import TimelineEntry
 from kedun.org.models import User
 
+from .models import CheckIn
 from .presentation import Reasons, distance_text, remarks_of, time_spent
 from .selectors import customer_check_ins
 
@@ -41,3 +42,8 @@ def check_in_entries(customer: Customer, viewer: User | None) -> list[TimelineEn
             )
         )
     return entries
+
+
+def check_ins_move(merged: Customer, survivor: Customer) -> dict[str, int]:
+    """Two records of one company merged: the visits go with everything else."""
+    return {"check_ins": CheckIn.objects.filter(customer=merged).update(customer=survivor)}
