@@ -128,6 +128,13 @@ def test_an_iphone_heic_photo_is_accepted(cast, send, at_the_customer):
 
     assert response.status_code == 201
     assert CheckIn.objects.get().photo.name.endswith(".heic")
+    # Shown as a JPEG (only Safari draws HEIC); the original is kept and served on request.
+    shown = send.client.get(response.json()["photo_url"])
+    assert shown["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(shown.content)).size == (64, 48)
+    original = send.client.get(response.json()["photo_url"] + "?original=1")
+    assert original["Content-Type"] == "image/heic"
+    assert b"".join(original.streaming_content) == out.getvalue()
     # An iPhone photo without EXIF time: said, not flagged.
     assert [r["kind"] for r in response.json()["remarks"]] == ["photo_without_time"]
 

@@ -12,7 +12,7 @@ import datetime as dt
 import mimetypes
 from typing import Any
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -31,6 +31,7 @@ from kedun.org.models import Department
 from kedun.org.selectors import department_list, user_directory
 
 from .models import CheckInSource
+from .photos import photo_as_jpeg
 from .rules import FieldRuleBook
 from .selectors import check_in_get_for_viewer, check_in_list, customer_for_check_in
 from .serializers import (
@@ -219,14 +220,17 @@ class CheckInReviewApi(APIView):
         return Response(check_in_output(check_in))
 
 
-def _file_response(field_file: Any, content_type: str) -> FileResponse:
+def _opened(field_file: Any) -> Any:
     if not field_file:
         raise NotFound()
     try:
-        opened = field_file.open("rb")
+        return field_file.open("rb")
     except (FileNotFoundError, OSError):  # storage lost it (a restore without the media)
         raise NotFound(_("The file of this check-in is missing from storage.")) from None
-    response = FileResponse(opened, content_type=content_type)
+
+
+def _file_response(field_file: Any, content_type: str) -> FileResponse:
+    response = FileResponse(_opened(field_file), content_type=content_type)
     # Private evidence: never cached by a shared proxy.
     response["Cache-Control"] = "private, max-age=3600"
     return response
@@ -234,12 +238,23 @@ def _file_response(field_file: Any, content_type: str) -> FileResponse:
 
 class CheckInPhotoApi(APIView):
     @extend_schema(
+        parameters=[
+            OpenApiParameter("original", bool, description="HEIC as sent (default: a JPEG of it)")
+        ],
         responses={(200, "image/*"): OpenApiResponse(description="the photo"), 404: REFUSED[404]},
         summary="A check-in's photo",
     )
-    def get(self, request: Request, check_in_id: int) -> FileResponse:
+    def get(self, request: Request, check_in_id: int) -> HttpResponseBase:
         check_in = check_in_get_for_viewer(viewer=acting_user(request), check_in_id=check_in_id)
         name = check_in.photo.name or ""
+        if name.endswith(".heic") and request.query_params.get("original") != "1":
+            # Browsers other than Safari cannot draw HEIC: show a JPEG of it (?original=1
+            # gives the file as the phone sent it).
+            with _opened(check_in.photo) as stored:
+                data = stored.read()
+            shown = HttpResponse(photo_as_jpeg(data), content_type="image/jpeg")
+            shown["Cache-Control"] = "private, max-age=3600"
+            return shown
         guessed = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if name.endswith(".heic"):
             guessed = "image/heic"
