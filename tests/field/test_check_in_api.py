@@ -385,7 +385,11 @@ def test_an_upload_weeks_late_is_marked_late_not_flagged(cast, send, at_the_cust
     assert body["flags"] == []
     assert body["late"] is True
     assert body["remarks"] == [
-        {"kind": "late", "text": "Uploaded 21 days 0 h after the visit (kept offline on the phone)"}
+        {
+            "kind": "late",
+            "text": "Uploaded 21 days 0 h after the visit "
+            "(an offline backlog is no evidence by itself)",
+        }
     ]
 
 

@@ -206,7 +206,10 @@ def remarks_of(check_in: CheckIn) -> list[Remark]:
         remarks.append(
             Remark(
                 "late",
-                _("Uploaded %(delay)s after the visit (kept offline on the phone)")
+                _(
+                    "Uploaded %(delay)s after the visit (an offline backlog is no evidence by "
+                    "itself)"
+                )
                 % {"delay": duration_text(late.total_seconds())},
             )
         )
