@@ -444,3 +444,19 @@ def test_the_customers_timeline_shows_only_the_visits_the_viewer_may_see(cast, c
     assert visits(cast.south_rep) == ["协作人的拜访"]
     assert visits(cast.east_rep) == ["负责人的拜访"]
     assert visits(cast.boss) == ["协作人的拜访", "负责人的拜访"]
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("ftp://tiles.example.com/{z}/{x}/{y}.png", "is not an http(s) URL"),
+        ("https://tiles.example.com/{z}/{x}.png", "lacks {y}"),
+    ],
+)
+def test_a_malformed_tile_url_stops_start_up_naming_the_variable(monkeypatch, value, problem):
+    from kedun.config.env import ConfigError, env_tile_url
+
+    monkeypatch.setenv("KEDUN_MAP_TILE_URL", value)
+
+    with pytest.raises(ConfigError, match=rf"KEDUN_MAP_TILE_URL=.*{re.escape(problem)}"):
+        env_tile_url("KEDUN_MAP_TILE_URL")
