@@ -46,7 +46,7 @@ def main() -> int:
     from django.utils import timezone
 
     from benchsupport import customers_reset
-    from kedun.customers.identity_index import insert_values
+    from kedun.core.db import insert_values
     from kedun.customers.models import Customer, OwnershipKind, Stage
     from kedun.customers.ownership import owner_change
     from kedun.lifecycle.models import ReleaseRule

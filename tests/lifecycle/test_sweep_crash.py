@@ -62,7 +62,7 @@ def load() -> None:
     customers, written set-based."""
     from django.db import connection, transaction
 
-    from kedun.customers.identity_index import insert_values
+    from kedun.core.db import insert_values
     from kedun.org.models import Department, User
 
     adapt = connection.ops.adapt_datetimefield_value

@@ -17,6 +17,7 @@ from kedun.audit.chain import chain_verify
 from kedun.audit.models import AuditEvent
 from kedun.core import clock
 from kedun.core.errors import Conflict, Forbidden, Invalid, NotFound
+from kedun.customers.identity.parties import names_the_customer
 from kedun.customers.models import Customer, Stage, TeamAccess, TeamMember
 from kedun.notifications.models import Notification
 from kedun.org.models import DataScope, User
@@ -45,7 +46,6 @@ from kedun.sales.orders import (
     order_list_visible_to,
     order_mark_lost,
     order_production_start,
-    payer_is_customer,
     payment_record,
     shipment_record,
 )
@@ -666,11 +666,36 @@ def test_a_payer_other_than_the_customer_is_flagged_to_the_manager(
     assert [n.recipient for n in flagged] == ([cast.east_mgr] if differs else [])
 
 
+@pytest.mark.parametrize(
+    ("consignee", "differs", "stored"),
+    [
+        ("", False, "杭州远望机械有限公司"),  # empty: the customer
+        ("远望机械（杭州）有限公司", False, "远望机械（杭州）有限公司"),
+        ("立信工业有限公司", True, "立信工业有限公司"),
+    ],
+)
+def test_goods_shipped_to_another_party_are_flagged_to_the_manager(
+    cast, catalogue, owned_customer, consignee, differs, stored
+):
+    order = take_order(cast, owned_customer, catalogue)
+    shipment = shipment_record(
+        actor=cast.logistics,
+        order=order,
+        lines={line: line.quantity for line in lines_of(order)},
+        consignee=consignee,
+    )
+    assert (shipment.consignee, shipment.consignee_differs) == (stored, differs)
+    flagged = Notification.objects.filter(kind="shipment_consignee_differs")
+    assert [n.recipient for n in flagged] == ([cast.east_mgr] if differs else [])
+    event = AuditEvent.objects.filter(action="sales.shipment_recorded").latest("seq")
+    assert event.changes_data["consignee_differs"] is differs
+
+
 def test_the_payer_matches_the_customer_s_short_name_too(cast):
     customer = CustomerFactory(name="腾讯计算机系统（深圳）有限公司", short_name="腾讯")
-    assert payer_is_customer("深圳市腾讯计算机系统有限公司", customer)
-    assert payer_is_customer("腾讯", customer)
-    assert not payer_is_customer("腾达计算机系统有限公司", customer)
+    assert names_the_customer("深圳市腾讯计算机系统有限公司", customer)
+    assert names_the_customer("腾讯", customer)
+    assert not names_the_customer("腾达计算机系统有限公司", customer)
 
 
 def test_commission_accrues_once_per_payment(cast, catalogue, owned_customer):

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import connection, models
 
 from kedun.audit.chain import canonical_json, chain_head, event_hash_of
-from kedun.audit.models import AuditEvent
+from kedun.audit.models import AccessEvent, AuditEvent
 from kedun.core import clock
 from kedun.core.request_context import client_ip
 
@@ -92,3 +92,26 @@ def _plain(value: Any) -> Any:
     if isinstance(value, models.Model):
         return value.pk
     return value
+
+
+def access_record(
+    *,
+    user: Any,
+    kind: str,
+    customer: models.Model | None = None,
+    rows: int = 0,
+    subject: str = "",
+    ip: str | None = None,
+) -> None:
+    """Note that someone looked at or took data (a customer opened, contacts revealed, an
+    export, a download). One row, outside the hash chain: reads are too many to chain, and a
+    lost row here hides no change to the data."""
+    AccessEvent.objects.create(
+        user_id=user.pk,
+        kind=kind,
+        customer_id=customer.pk if customer is not None else None,
+        rows=rows,
+        subject=subject[:200],
+        at=clock.now(),
+        ip=ip if ip is not None else (client_ip.get() or ""),
+    )

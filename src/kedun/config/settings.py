@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "kedun.sales",
     "kedun.field",
     "kedun.comms",
+    "kedun.history",
+    "kedun.insights",
     "kedun.jobs",
     "kedun.notifications",
     "kedun.demo",

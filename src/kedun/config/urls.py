@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -9,6 +9,7 @@ from kedun.customers import api as customers_api
 from kedun.customers import views as customers_views
 from kedun.field import api as field_api
 from kedun.field import views as field_views
+from kedun.insights import urls as insights_urls
 from kedun.jobs import api as jobs_api
 from kedun.lifecycle import api as lifecycle_api
 from kedun.lifecycle import views as lifecycle_views
@@ -19,7 +20,7 @@ from kedun.org import views as org_views
 from kedun.sales import api as sales_api
 from kedun.sales import views as sales_views
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("me/", org_api.MeApi.as_view(), name="api-me"),
     path("users/", org_api.UserListApi.as_view(), name="api-user-list"),
     path(
@@ -37,6 +38,16 @@ api_v1 = [
         "customers/<int:customer_id>/",
         customers_api.CustomerDetailApi.as_view(),
         name="api-customer-detail",
+    ),
+    path(
+        "customers/<int:customer_id>/contact/",
+        customers_api.CustomerContactApi.as_view(),
+        name="api-customer-contact",
+    ),
+    path(
+        "customers/<int:customer_id>/contacts/",
+        customers_api.CustomerContactPersonApi.as_view(),
+        name="api-customer-contact-person",
     ),
     path(
         "customers/<int:customer_id>/notes/",
@@ -251,6 +262,7 @@ api_v1 = [
         name="api-notification-list",
     ),
     path("audit/events/", audit_api.AuditEventListApi.as_view(), name="api-audit-list"),
+    path("insights/", include(insights_urls.api_v1)),
     path("health/", jobs_api.HealthApi.as_view(), name="api-health"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -369,6 +381,7 @@ urlpatterns = [
         name="customer-location",
     ),
     path("audit/", audit_views.audit_list, name="audit-list"),
+    path("insights/", include(insights_urls.pages)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include(api_v1)),

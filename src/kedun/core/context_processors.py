@@ -29,6 +29,7 @@ MENU = [
     ("sales-reports", _("Sales reports"), (Role.ADMIN, Role.MANAGER, Role.AUDITOR)),
     ("field-dashboard", _("Field"), MANAGING),
     ("dispute-queue", _("Disputes"), MANAGING),
+    ("insights-risk", _("Diversion risk"), MANAGING),
     ("key-customers-report", _("Key customers"), MANAGING),
     ("user-list", _("People"), MANAGING),
     ("handover", _("Departure handover"), MANAGING),

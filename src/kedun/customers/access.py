@@ -13,7 +13,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from kedun.audit.services import audit_record
+from kedun.audit.models import AccessKind
+from kedun.audit.services import access_record, audit_record
 from kedun.core import clock
 from kedun.org.models import DataScope, Role, User
 from kedun.org.selectors import subordinate_ids
@@ -74,4 +75,5 @@ def contacts_reveal(*, viewer: User, customer: Customer) -> bool:
             target=customer,
             changes={"owner": customer.owner_id},
         )
+        access_record(user=viewer, kind=AccessKind.REVEAL, customer=customer)
     return True

@@ -6,12 +6,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kedun.audit.models import AccessKind
+from kedun.audit.services import access_record
 from kedun.core.pagination import Pagination
 from kedun.org.access import acting_user
 from kedun.org.models import User
 
 from .access import ContactAccess, contact_access, contacts_reveal
 from .collaboration import collaboration_note_add
+from .contact_edit import ContactPerson, contact_person_save, customer_contact_update
 from .disputes import (
     dispute_get_for_viewer,
     dispute_request_ownership,
@@ -305,7 +308,73 @@ class CustomerDetailApi(APIView):
         viewer = acting_user(request)
         customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
         reveal = request.query_params.get("reveal", "").lower() in ("1", "true", "yes")
+        access_record(user=viewer, kind=AccessKind.VIEW, customer=customer)
         return Response(detail_output(customer, viewer=viewer, reveal=reveal))
+
+
+class ContactDataInput(serializers.Serializer):
+    phone = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    website = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class ContactChangeOutput(serializers.Serializer):
+    field = serializers.CharField()
+    old_value = serializers.CharField()
+    new_value = serializers.CharField()
+    changed_at = serializers.DateTimeField()
+
+
+class CustomerContactApi(APIView):
+    @extend_schema(
+        request=ContactDataInput,
+        responses=ContactChangeOutput(many=True),
+        summary="Change the customer's phone, email, website or address (each change kept)",
+    )
+    def patch(self, request: Request, customer_id: int) -> Response:
+        viewer = acting_user(request)
+        customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
+        data = ContactDataInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = customer_contact_update(
+            actor=viewer, customer=customer, changes=dict(data.validated_data)
+        )
+        return Response(ContactChangeOutput(changes, many=True).data)
+
+
+class ContactPersonInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    title = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+    email = serializers.CharField(max_length=254, required=False, default="", allow_blank=True)
+    wechat = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+
+
+class ContactPersonOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    title = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+    wechat = serializers.CharField()
+
+
+class CustomerContactPersonApi(APIView):
+    @extend_schema(
+        request=ContactPersonInput,
+        responses={201: ContactPersonOutput},
+        summary="Add a contact person to the customer",
+    )
+    def post(self, request: Request, customer_id: int) -> Response:
+        viewer = acting_user(request)
+        customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
+        data = ContactPersonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        contact = contact_person_save(
+            actor=viewer, customer=customer, person=ContactPerson(**data.validated_data)
+        )
+        return Response(ContactPersonOutput(contact).data, status=201)
 
 
 class CollaborationNoteInput(serializers.Serializer):

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 
 from kedun.core import clock
+from kedun.core.db import ids_reserve
 from kedun.org.models import User
 
 from .identity.keys import IdentityKeys
@@ -51,6 +52,7 @@ class NewCustomer:
     # WGS-84 (the caller converts GCJ-02 / BD-09 input with core.geo.to_wgs84).
     lat: float | None = None
     lng: float | None = None
+    address: str = ""
 
 
 def customers_insert(rows: Iterable[NewCustomer], *, batch_size: int = 2000) -> list[Inserted]:
@@ -102,16 +104,13 @@ _CUSTOMER_COLUMNS = (
     "province",
     "city",
     "district",
-    "address",
     "on_hold",
+    "address",
     "lat",
     "lng",
     "location_source",
     "located_at",
 )
-
-
-_EMPTY_DETAILS = ("",) * 6 + (False,)  # … and not on hold
 
 
 def _location(row: NewCustomer, now: dt.datetime) -> tuple[Any, ...]:
@@ -125,32 +124,11 @@ def _location(row: NewCustomer, now: dt.datetime) -> tuple[Any, ...]:
     )
 
 
-def _reserve_ids(count: int) -> list[int]:
-    """Ids for `count` new customers, taken before the insert so that each row is written once
-    with its final number (C000123) instead of inserted and then updated."""
-    table = Customer._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, count],
-            )
-            return [row[0] for row in cursor.fetchall()]
-        # SQLite: the caller's IMMEDIATE transaction holds the write lock, so nobody else can
-        # take these ids before the insert; sqlite_sequence covers ids freed by deletes.
-        cursor.execute(f"SELECT MAX(id) FROM {connection.ops.quote_name(table)}")
-        highest = cursor.fetchone()[0] or 0
-        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-        row = cursor.fetchone()
-        start = max(highest, row[0] if row else 0) + 1
-        return list(range(start, start + count))
-
-
 def _insert_batch(batch: list[NewCustomer]) -> list[Inserted]:
     now = clock.now()
     ops = connection.ops
     with transaction.atomic():
-        ids = _reserve_ids(len(batch))
+        ids = ids_reserve(Customer, len(batch))
         inserted = [
             Inserted(pk, row.code or customer_number(pk), row.needs_review)
             for pk, row in zip(ids, batch, strict=True)
@@ -175,7 +153,13 @@ def _insert_batch(batch: list[NewCustomer]) -> list[Inserted]:
                 row.phone,
                 row.email,
                 row.website,
-                *_EMPTY_DETAILS,
+                "",
+                "",
+                "",
+                "",
+                "",
+                False,  # not on hold
+                row.address[:300],
                 *_location(row, now),
             )
             for customer, row in zip(inserted, batch, strict=True)

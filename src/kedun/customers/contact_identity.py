@@ -29,6 +29,7 @@ __all__ = [
     "FREE_MAIL_DOMAINS",
     "InvalidCreditCode",
     "email_domain",
+    "is_free_mail_domain",
     "mask_email",
     "mask_phone",
     "mask_text",
@@ -350,6 +351,12 @@ def _is_free_mail(domain: str) -> bool:
     """True for a free-mail domain or any subdomain of one."""
     labels = domain.split(".")
     return any(".".join(labels[i:]) in FREE_MAIL_DOMAINS for i in range(len(labels) - 1))
+
+
+def is_free_mail_domain(domain: str) -> bool:
+    """A free-mail domain (qq.com, 163.com, gmail.com …) or a subdomain of one: an address
+    there belongs to a person, never to a company."""
+    return _is_free_mail(domain.strip().lower())
 
 
 def normalize_email(raw: str) -> str | None:

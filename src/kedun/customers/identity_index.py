@@ -8,6 +8,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
+from kedun.core.db import insert_values
+
 from .identity.keys import IdentityKeys
 from .identity.names import bigrams
 from .models import (
@@ -53,38 +55,6 @@ def identity_rows(customer_id: int, keys: IdentityKeys) -> dict[type[Model], lis
         CustomerPhone: [(customer_id, number) for number in keys.phones],
         CustomerDomain: [(customer_id, domain[:200]) for domain in keys.domains],
     }
-
-
-def insert_values(
-    table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, suffix: str = ""
-) -> None:
-    """INSERT … VALUES (…), (…), … in chunks: one statement per few hundred rows instead of
-    one per row (on PostgreSQL every row of an executemany is a statement of its own)."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    if connection.vendor == "postgresql" and not suffix:
-        # COPY: PostgreSQL's bulk path; a long VALUES list costs more to parse client-side
-        # than to run. Same connection, so the same transaction as the caller's.
-        connection.ensure_connection()
-        names = ", ".join(quote(c) for c in columns)
-        with (
-            connection.connection.cursor() as cursor,
-            cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    one = f"({', '.join(['%s'] * len(columns))})"
-    per_statement = max(1, min(500, 30000 // len(columns)))  # under every parameter limit
-    head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            cursor.execute(
-                head + ", ".join([one] * len(chunk)) + suffix,
-                [value for row in chunk for value in row],
-            )
 
 
 def insert_many(model: type[Model], rows: list[tuple[Any, ...]]) -> None:
@@ -141,3 +111,22 @@ def registry_vacuum_now() -> None:
     with connection.cursor() as cursor:
         for model in (Customer, CustomerName, CustomerNameGram, CustomerPhone, CustomerDomain):
             cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def customer_identity_refresh(customer: Customer) -> None:
+    """Rewrite the index rows of a stored customer from its current names, phones, emails,
+    website and credit code — after its contact data changed, the duplicate check must find
+    it by the new number and no longer by the old one."""
+    from .identity.keys import identity_keys
+
+    contacts = list(customer.contacts.values_list("phone", "email"))
+    keys = identity_keys(
+        name=customer.name,
+        short_name=customer.short_name,
+        english_name=customer.english_name,
+        phones=[customer.phone, *(phone for phone, _email in contacts)],
+        emails=[customer.email, *(email for _phone, email in contacts)],
+        websites=[customer.website],
+        tax_id=customer.tax_id,
+    )
+    identity_index_write(customer, keys)

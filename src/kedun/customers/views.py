@@ -12,13 +12,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from kedun.audit.models import AccessKind
+from kedun.audit.services import access_record
 from kedun.core.errors import DomainError
+from kedun.lifecycle.services import works_the_account
 from kedun.lifecycle.views import customer_lifecycle_action, customer_lifecycle_context
 from kedun.org.models import Department, User
 from kedun.sales.quotes import may_quote_for
 
 from .access import ContactAccess, contact_access, contacts_reveal
 from .collaboration import collaboration_note_add
+from .contact_edit import ContactPerson, contact_person_save, customer_contact_update
 from .disputes import (
     ARBITERS,
     dispute_get_for_viewer,
@@ -27,7 +31,7 @@ from .disputes import (
     disputes_for_arbiter,
 )
 from .identity.keys import identity_keys
-from .models import DisputeStatus, Resolution, Stage
+from .models import Customer, DisputeStatus, Resolution, Stage
 from .presentation import contact_data
 from .screening import lead_list_screen
 from .selectors import (
@@ -113,13 +117,61 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+class ContactDataForm(forms.Form):
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=100, required=False)
+    email = forms.CharField(label=gettext_lazy("Email"), max_length=254, required=False)
+    website = forms.CharField(label=gettext_lazy("Website"), max_length=200, required=False)
+    address = forms.CharField(label=gettext_lazy("Address"), max_length=300, required=False)
+
+
+class ContactPersonForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=100, required=False)
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=40, required=False)
+    email = forms.CharField(label=gettext_lazy("Email"), max_length=254, required=False)
+    wechat = forms.CharField(label=gettext_lazy("WeChat"), max_length=100, required=False)
+
+
+def _contact_action(
+    request: HttpRequest, viewer: User, customer: Customer
+) -> HttpResponse | dict[str, forms.Form]:
+    """The customer's contact data changed on its page, or a contact person added."""
+    action = request.POST["action"]
+    form: forms.Form = (
+        ContactDataForm(request.POST) if action == "contact" else ContactPersonForm(request.POST)
+    )
+    if form.is_valid():
+        try:
+            if action == "contact":
+                changed = customer_contact_update(
+                    actor=viewer, customer=customer, changes=form.cleaned_data
+                )
+                message = _("Contact data saved.") if changed else _("Nothing changed.")
+            else:
+                contact_person_save(
+                    actor=viewer, customer=customer, person=ContactPerson(**form.cleaned_data)
+                )
+                message = _("Contact added.")
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, message)
+            return redirect("customer-detail", customer_id=customer.pk)
+    return {action: form}
+
+
 @login_required
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     viewer = request.user
     assert isinstance(viewer, User)
     customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
     bound: dict[str, forms.Form] = {}
-    if request.method == "POST" and request.POST.get("action"):
+    if request.method == "POST" and request.POST.get("action") in ("contact", "contact_person"):
+        outcome = _contact_action(request, viewer, customer)
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        bound = outcome
+    elif request.method == "POST" and request.POST.get("action"):
         # Follow-ups, the account team, release, transfer, hold, stage and grade.
         outcome = customer_lifecycle_action(request, viewer=viewer, customer=customer)
         if isinstance(outcome, HttpResponse):
@@ -130,6 +182,9 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     if request.method == "POST" and request.POST.get("reveal"):
         # A manager's reveal is an audit event; the page then shows the data unmasked.
         unmasked = contacts_reveal(viewer=viewer, customer=customer)
+    # Who opened which customer: unusual viewing before a departure is a trace (MISSION §9).
+    access_record(user=viewer, kind=AccessKind.VIEW, customer=customer)
+    may_edit = unmasked and customer.merged_into_id is None and works_the_account(viewer, customer)
     return render(
         request,
         "customers/detail.html",
@@ -138,6 +193,16 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "data": contact_data(customer, masked=not unmasked),
             "can_reveal": access == ContactAccess.REVEALABLE and not unmasked,
             "can_quote": may_quote_for(viewer, customer),
+            "contact_form": bound.get("contact")
+            or (
+                ContactDataForm(
+                    initial={f: getattr(customer, f) for f in ContactDataForm.base_fields}
+                )
+                if may_edit
+                else None
+            ),
+            "person_form": bound.get("contact_person")
+            or (ContactPersonForm() if may_edit else None),
             "timeline": customer_timeline(customer=customer, masked=not unmasked, viewer=viewer),
             **customer_lifecycle_context(request, viewer=viewer, customer=customer, bound=bound),
         },
@@ -279,6 +344,7 @@ def registry_card(request: HttpRequest, customer_id: int) -> HttpResponse:
     viewer = request.user
     assert isinstance(viewer, User)
     customer = customer_registry_card(customer_id=customer_id)
+    access_record(user=viewer, kind=AccessKind.VIEW, customer=customer)
     form = CollaborationNoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

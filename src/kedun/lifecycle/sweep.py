@@ -24,8 +24,7 @@ from django.utils.translation import gettext as _
 
 from kedun.audit.services import audit_record
 from kedun.core import clock
-from kedun.core.db import bulk_write_mode
-from kedun.customers.identity_index import insert_values
+from kedun.core.db import bulk_write_mode, insert_values
 from kedun.customers.models import Customer, OwnershipEvent, OwnershipKind
 from kedun.notifications.services import notify
 from kedun.org.models import User

@@ -78,6 +78,9 @@ class Department(models.Model):
 
 class User(AbstractUser):
     full_name = models.CharField(_("full name"), max_length=100, blank=True)
+    # The employee's own phone: a customer's contact data changed to it is a trace of
+    # diversion (MISSION §9). Stored as entered; compared normalised.
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.SALES)
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, related_name="members", verbose_name=_("department")

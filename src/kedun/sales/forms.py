@@ -111,6 +111,12 @@ class ShipmentForm(forms.Form):
 
     carrier = forms.CharField(label=_("Carrier"), max_length=100, required=False)
     tracking = forms.CharField(label=_("Tracking number"), max_length=100, required=False)
+    consignee = forms.CharField(
+        label=_("Consignee"),
+        max_length=200,
+        required=False,
+        help_text=_("Leave empty when the goods go to the customer."),
+    )
 
     def __init__(self, *args: Any, lines: list[OrderLine], **kwargs: Any):
         super().__init__(*args, **kwargs)

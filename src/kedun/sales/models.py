@@ -431,6 +431,10 @@ class Shipment(models.Model):
     shipped_at = models.DateTimeField(_("shipped at"))
     carrier = models.CharField(_("carrier"), max_length=100, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True)
+    # Who receives the goods (收货方). Goods delivered to a party other than the customer of
+    # record are a trace of diversion (MISSION §9): flagged, never refused.
+    consignee = models.CharField(_("consignee"), max_length=200, blank=True)
+    consignee_differs = models.BooleanField(_("consignee is not the customer"), default=False)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -308,6 +308,8 @@ class ShipmentOutput(serializers.ModelSerializer):
             "shipped_at",
             "carrier",
             "tracking_number",
+            "consignee",
+            "consignee_differs",
             "delivered_at",
             "recorded_by",
             "lines",
@@ -396,6 +398,13 @@ class ShipmentInput(serializers.Serializer):
     carrier = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     tracking_number = serializers.CharField(
         max_length=100, required=False, default="", allow_blank=True
+    )
+    consignee = serializers.CharField(
+        max_length=200,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="who receives the goods; empty: the customer",
     )
 
 

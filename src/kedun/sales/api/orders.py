@@ -178,6 +178,7 @@ class OrderShipmentsApi(APIView):
             shipped_at=data["shipped_at"],
             carrier=data["carrier"],
             tracking=data["tracking_number"],
+            consignee=data["consignee"],
         )
         shipment = Shipment.objects.select_related("recorded_by").get(pk=shipment.pk)
         return Response(ShipmentOutput(shipment).data, status=status.HTTP_201_CREATED)

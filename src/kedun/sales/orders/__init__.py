@@ -33,7 +33,7 @@ from .common import (
 from .create import OrderLineInput, order_create, order_create_from_quote, order_line_change
 from .desk import order_contract_set, order_production_start
 from .ending import order_cancel, order_mark_lost
-from .finance import invoice_record, payer_is_customer, payment_record
+from .finance import invoice_record, payment_record
 from .logistics import delivery_confirm, shipment_record
 from .reversals import payment_reverse
 
@@ -55,7 +55,6 @@ __all__ = [
     "order_mark_lost",
     "order_production_start",
     "order_visible_filter",
-    "payer_is_customer",
     "payment_record",
     "payment_reverse",
     "shipment_record",

@@ -10,9 +10,7 @@ from django.utils.translation import gettext as _
 from kedun.audit.services import audit_record
 from kedun.core import clock
 from kedun.core.errors import Conflict, Invalid, NotFound
-from kedun.customers.identity.keys import identity_keys
-from kedun.customers.identity.names import normalize_text
-from kedun.customers.models import Customer
+from kedun.customers.identity.parties import names_the_customer
 from kedun.notifications.services import notify
 from kedun.org.models import User
 
@@ -109,22 +107,6 @@ def invoice_record(
     return invoice
 
 
-def payer_is_customer(payer_name: str, customer: Customer) -> bool:
-    """Does the payer's name name the customer? Compared as the registry compares company
-    names (kedun.customers.identity): script, brackets, spaces, region and legal form folded
-    away, against the customer's name, short name and English name — so 腾讯计算机系统（深圳）
-    有限公司 pays for 深圳市腾讯计算机系统有限公司, and 腾达… does not."""
-    own_names = [customer.name, customer.short_name, customer.english_name]
-    payer_text = normalize_text(payer_name)
-    if payer_text and payer_text in {normalize_text(name) for name in own_names if name}:
-        return True
-    payer = {name.core for name in identity_keys(name=payer_name).names}
-    own = identity_keys(
-        name=customer.name, short_name=customer.short_name, english_name=customer.english_name
-    )
-    return bool(payer & {name.core for name in own.names})
-
-
 def payment_record(
     *,
     actor: User,
@@ -177,7 +159,7 @@ def payment_record(
         ):
             raise Conflict(_("The order changed meanwhile; try again."), code="changed")
         order.paid_total = paid_before + amount
-        differs = not payer_is_customer(payer_name, order.customer)
+        differs = not names_the_customer(payer_name, order.customer)
         payment = Payment.objects.create(
             invoice=invoice,
             amount=amount,

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from kedun.audit.services import audit_record
 from kedun.core import clock
 from kedun.core.errors import Conflict, Invalid
+from kedun.customers.identity.parties import names_the_customer
 from kedun.notifications.services import notify
 from kedun.org.models import User
 
@@ -41,8 +42,10 @@ def shipment_record(
     shipped_at: dt.datetime | None = None,
     carrier: str = "",
     tracking: str = "",
+    consignee: str = "",
 ) -> Shipment:
-    """Logistics records goods leaving: some or all of what was ordered, never more."""
+    """Logistics records goods leaving: some or all of what was ordered, never more. A
+    consignee other than the customer is recorded, flagged, and told to the rep's manager."""
     require(actor, Step.SHIP)
     now = clock.now()
     shipped_at = shipped_at or now
@@ -50,6 +53,7 @@ def shipment_record(
         raise Invalid(_("A shipment cannot leave in the future."))
     carrier = _text(carrier, field=_("Carrier"), max_length=100, required=False)
     tracking = _text(tracking, field=_("Tracking number"), max_length=100, required=False)
+    consignee = _text(consignee, field=_("Consignee"), max_length=200, required=False)
     wanted = {line.pk: parse_quantity(qty, field=_("Quantity")) for line, qty in lines.items()}
     if not wanted:
         raise Invalid(_("A shipment needs at least one line."), code="no_lines")
@@ -74,11 +78,15 @@ def shipment_record(
                     % {"sku": line.product.sku, "left": left, "wanted": wanted[line.pk]},
                     code="over_shipped",
                 )
+        consignee = consignee or order.customer.name
+        consignee_differs = not names_the_customer(consignee, order.customer)
         shipment = Shipment.objects.create(
             order=order,
             shipped_at=shipped_at,
             carrier=carrier,
             tracking_number=tracking,
+            consignee=consignee,
+            consignee_differs=consignee_differs,
             recorded_by=actor,
             recorded_at=now,
         )
@@ -104,6 +112,8 @@ def shipment_record(
                 "shipped_at": shipped_at,
                 "carrier": carrier,
                 "tracking": tracking,
+                "consignee": consignee,
+                "consignee_differs": consignee_differs,
                 **({"status": status} if status else {}),
             },
         )
@@ -113,6 +123,17 @@ def shipment_record(
             title=_("Order %(number)s: goods shipped") % {"number": order.number},
             body=" ".join(filter(None, [carrier, tracking])),
         )
+        if consignee_differs:
+            notify(
+                recipients=[order.owner.manager],
+                kind="shipment_consignee_differs",
+                title=_("Order %(number)s was shipped to %(consignee)s, not to %(customer)s")
+                % {
+                    "number": order.number,
+                    "consignee": consignee,
+                    "customer": order.customer.name,
+                },
+            )
     return shipment
 
 

@@ -151,13 +151,16 @@ def _perform(action: str, form: Any, viewer: User, order: Order) -> str:
         return _("Contract recorded.")
     if action == "ship":
         shipped = form.shipped()
-        service.shipment_record(
+        shipment = service.shipment_record(
             actor=viewer,
             order=order,
             lines=shipped,
             carrier=data["carrier"],
             tracking=data["tracking"],
+            consignee=data["consignee"],
         )
+        if shipment.consignee_differs:
+            return _("Shipment recorded. The consignee is not the customer: the manager is told.")
         return _("Shipment recorded.")
     if action == "deliver":
         service.delivery_confirm(actor=viewer, order=order)
