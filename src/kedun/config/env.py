@@ -135,3 +135,19 @@ def env_fraction(name: str, default: str, *, maximum: str) -> Decimal:
     if not in_range or value != value.quantize(Decimal("0.0001")):
         raise ConfigError(f"{name}={raw!r} is not a fraction from 0 to {maximum}, e.g. {default}")
     return value
+
+
+def env_tile_url(name: str) -> str:
+    """A map tile URL template (http or https, with {z}, {x} and {y}), or "" when unset."""
+    raw = env_str(name)
+    if not raw:
+        return ""
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"{name}={raw!r} is not an http(s) URL")
+    missing = [part for part in ("{z}", "{x}", "{y}") if part not in raw]
+    if missing:
+        raise ConfigError(
+            f"{name}={raw!r} lacks {', '.join(missing)}: e.g. https://tiles.example.com/{{z}}/{{x}}/{{y}}.png"
+        )
+    return raw

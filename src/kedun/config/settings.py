@@ -15,6 +15,7 @@ from kedun.config.env import (
     env_int,
     env_list,
     env_str,
+    env_tile_url,
     env_time_zone,
     env_url,
     key_file,
@@ -204,6 +205,16 @@ KEDUN_COMMISSION_CLEAN_DAYS = env_int("KEDUN_COMMISSION_CLEAN_DAYS", 730, maximu
 MAX_REQUEST_BYTES = env_int("KEDUN_MAX_REQUEST_MB", 10, minimum=1, maximum=1024) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Field check-ins (MISSION §6): a photo and a voice report, each at most this large. The
+# check-in routes (and only they) take a body of both files plus the form fields.
+KEDUN_FIELD_MAX_UPLOAD_BYTES = (
+    env_int("KEDUN_FIELD_MAX_UPLOAD_MB", 20, minimum=1, maximum=512) * 1024 * 1024
+)
+KEDUN_FIELD_MAX_REQUEST_BYTES = 2 * KEDUN_FIELD_MAX_UPLOAD_BYTES + 1024 * 1024
+# Map tiles behind a rep's day (https://…/{z}/{x}/{y}.png); none by default: the day is then
+# an offline drawing. The page's Content-Security-Policy allows this one origin for images.
+KEDUN_MAP_TILE_URL = env_tile_url("KEDUN_MAP_TILE_URL")
 
 # --- Security headers ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

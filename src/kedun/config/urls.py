@@ -7,6 +7,8 @@ from kedun.audit import views as audit_views
 from kedun.core import views as core_views
 from kedun.customers import api as customers_api
 from kedun.customers import views as customers_views
+from kedun.field import api as field_api
+from kedun.field import views as field_views
 from kedun.insights import urls as insights_urls
 from kedun.jobs import api as jobs_api
 from kedun.lifecycle import api as lifecycle_api
@@ -222,6 +224,38 @@ api_v1: list[URLPattern | URLResolver] = [
     ),
     path("receivables/", sales_api.ReceivableListApi.as_view(), name="api-sales-receivables"),
     path("commission/", sales_api.CommissionLedgerApi.as_view(), name="api-sales-commission"),
+    path("check-ins/", field_api.CheckInListApi.as_view(), name="api-check-ins"),
+    path(
+        "check-ins/<int:check_in_id>/",
+        field_api.CheckInDetailApi.as_view(),
+        name="api-check-in",
+    ),
+    path(
+        "check-ins/<int:check_in_id>/check-out/",
+        field_api.CheckOutApi.as_view(),
+        name="api-check-out",
+    ),
+    path(
+        "check-ins/<int:check_in_id>/review/",
+        field_api.CheckInReviewApi.as_view(),
+        name="api-check-in-review",
+    ),
+    path(
+        "check-ins/<int:check_in_id>/photo/",
+        field_api.CheckInPhotoApi.as_view(),
+        name="api-check-in-photo",
+    ),
+    path(
+        "check-ins/<int:check_in_id>/audio/",
+        field_api.CheckInAudioApi.as_view(),
+        name="api-check-in-audio",
+    ),
+    path(
+        "customers/<int:customer_id>/location/",
+        field_api.CustomerLocationApi.as_view(),
+        name="api-customer-location",
+    ),
+    path("field/rules/", field_api.FieldRulesApi.as_view(), name="api-field-rules"),
     path(
         "notifications/",
         notification_api.NotificationListApi.as_view(),
@@ -318,6 +352,34 @@ urlpatterns = [
     ),
     path("sales/settings/duties/", sales_views.duties_view, name="sales-duties"),
     path("sales/settings/rep-terms/", sales_views.rep_terms_view, name="rep-terms"),
+    path("field/", field_views.field_dashboard, name="field-dashboard"),
+    path("field/day/", field_views.rep_day_view, name="field-day"),
+    path("field/settings/", field_views.field_settings_view, name="field-settings"),
+    path(
+        "field/check-ins/<int:check_in_id>/",
+        field_views.check_in_detail,
+        name="field-check-in",
+    ),
+    path(
+        "field/check-ins/<int:check_in_id>/check-out/",
+        field_views.check_out_view,
+        name="field-check-out",
+    ),
+    path(
+        "field/check-ins/<int:check_in_id>/review/",
+        field_views.check_in_review_view,
+        name="field-check-in-review",
+    ),
+    path(
+        "customers/<int:customer_id>/check-in/",
+        field_views.check_in_new,
+        name="field-check-in-new",
+    ),
+    path(
+        "customers/<int:customer_id>/location/",
+        field_views.customer_location_view,
+        name="customer-location",
+    ),
     path("audit/", audit_views.audit_list, name="audit-list"),
     path("insights/", include(insights_urls.pages)),
     path("i18n/", include("django.conf.urls.i18n")),

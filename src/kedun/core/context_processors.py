@@ -19,6 +19,7 @@ MENU = [
     ("customer-list", _("Customers"), None),
     ("pool", _("Pool"), (Role.ADMIN, *SELLING)),
     ("registry-search", _("Registry search"), None),
+    ("field-day", _("My day"), SELLING),
     ("quote-list", _("Quotes"), SELLING),
     ("order-list", _("Orders"), None),
     ("product-list", _("Products"), (Role.ADMIN, *SELLING)),
@@ -26,6 +27,7 @@ MENU = [
     # Everyone has a ledger or a scope of reps' ledgers; the page shows what the scope allows.
     ("commission", _("Commission"), None),
     ("sales-reports", _("Sales reports"), (Role.ADMIN, Role.MANAGER, Role.AUDITOR)),
+    ("field-dashboard", _("Field"), MANAGING),
     ("dispute-queue", _("Disputes"), MANAGING),
     ("insights-risk", _("Diversion risk"), MANAGING),
     ("key-customers-report", _("Key customers"), MANAGING),

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 from kedun.core.request_context import client_ip
@@ -33,6 +34,20 @@ class ClientAddressMiddleware:
             client_ip.reset(token)
 
 
+def view_request_limit(request: HttpRequest) -> int:
+    """The larger body a view allows, naming a setting in `max_request_setting` (check-in
+    uploads carry a photo and a voice report); 0 when the view says nothing."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return 0
+    view = match.func
+    name = getattr(view, "max_request_setting", None) or getattr(
+        getattr(view, "cls", None), "max_request_setting", None
+    )
+    return int(getattr(settings, name)) if name else 0
+
+
 class RequestSizeLimitMiddleware:
     """Refuse an oversized body with 413 before anything reads it.
 
@@ -49,6 +64,8 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = 0
         limit = settings.MAX_REQUEST_BYTES
+        if length > limit:
+            limit = max(limit, view_request_limit(request))
         if length > limit:
             megabytes = limit // (1024 * 1024)
             message = _("The request is too large (the limit is %(mb)s MB).") % {"mb": megabytes}

@@ -75,8 +75,14 @@ class ContactViewOutput(serializers.Serializer):
     wechat = serializers.CharField()
 
 
+class LocationOutput(serializers.Serializer):
+    lat = serializers.FloatField()
+    lng = serializers.FloatField()
+
+
 class CustomerDetailOutput(CustomerOutput):
-    """One customer with its contact data — masked unless the viewer may see it."""
+    """One customer with its contact data — masked unless the viewer may see it — and where
+    its premises are (WGS-84, what visits are measured against; null until located)."""
 
     contact_access = serializers.SerializerMethodField()
     masked = serializers.SerializerMethodField()
@@ -85,6 +91,7 @@ class CustomerDetailOutput(CustomerOutput):
     website = serializers.SerializerMethodField()
     address = serializers.SerializerMethodField()
     contacts = serializers.SerializerMethodField()
+    location = serializers.SerializerMethodField()
 
     class Meta(CustomerOutput.Meta):
         fields = [
@@ -96,6 +103,8 @@ class CustomerDetailOutput(CustomerOutput):
             "website",
             "address",
             "contacts",
+            "location",
+            "location_source",
         ]
 
     def _contact(self, customer: Customer) -> CustomerContactData:
@@ -122,6 +131,12 @@ class CustomerDetailOutput(CustomerOutput):
     @extend_schema_field(ContactViewOutput(many=True))
     def get_contacts(self, customer: Customer) -> list[dict]:
         return [vars(c) for c in self._contact(customer).contacts]
+
+    @extend_schema_field(LocationOutput(allow_null=True))
+    def get_location(self, customer: Customer) -> dict[str, float] | None:
+        if customer.lat is None or customer.lng is None:
+            return None
+        return {"lat": customer.lat, "lng": customer.lng}
 
 
 def detail_output(customer: Customer, *, viewer: User, reveal: bool = False) -> dict:

@@ -4,6 +4,8 @@ and both reps are told."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
@@ -226,6 +228,12 @@ def customer_transfer(*, actor: User, customer: Customer, to: User, reason: str)
     return customer
 
 
+# Other apps move what they attach to a customer when two records merge (field: the visits),
+# without this app importing them: each mover, registered in its AppConfig.ready(), runs inside
+# the merge's transaction as mover(merged, survivor) and returns {what: rows moved}.
+MERGE_MOVERS: list[Callable[[Customer, Customer], dict[str, int]]] = []
+
+
 def customer_merge(*, actor: User, survivor: Customer, merged: Customer, reason: str) -> Customer:
     """Two records of one company become one: everything attached moves to the survivor; the
     merged record stays, pointing to it, and its names keep finding the survivor."""
@@ -257,6 +265,15 @@ def customer_merge(*, actor: User, survivor: Customer, merged: Customer, reason:
             .update(customer=survivor),
         }
         TeamMember.objects.filter(customer=merged).delete()
+        for mover in MERGE_MOVERS:
+            moved.update(mover(merged, survivor))
+        if survivor.lat is None and merged.lat is not None:  # where the company is, if known
+            survivor.lat, survivor.lng = merged.lat, merged.lng
+            survivor.location_source, survivor.located_at = (
+                merged.location_source,
+                merged.located_at,
+            )
+            survivor.save(update_fields=["lat", "lng", "location_source", "located_at"])
         for model in (CustomerName, CustomerNameGram, CustomerPhone, CustomerDomain):
             model.objects.filter(customer=merged).update(customer=survivor)
         Dispute.objects.filter(other_customer=merged, status=DisputeStatus.OPEN).exclude(

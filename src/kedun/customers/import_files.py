@@ -30,6 +30,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from kedun.core import clock
+from kedun.core.geo import Position, to_wgs84
 
 __all__ = [
     "ImportFileError",
@@ -59,6 +60,9 @@ class ImportRow:
     grade: str
     registered_at: datetime | None
     last_follow_up_at: datetime | None
+    # The premises' position, WGS-84 (converted from the row's coordinate system); both or none.
+    lat: float | None = None
+    lng: float | None = None
     # Columns the importer does not know, by their header as written (kept, never an error).
     extra: dict[str, str] = field(default_factory=dict, hash=False)
 
@@ -91,12 +95,19 @@ def read_customer_file(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_rows: int = DEFAULT_MAX_ROWS,
     now: datetime | None = None,
+    coord_system: str = "wgs84",
 ) -> tuple[list[ImportRow], list[RowError]]:
     """Read a customer file from disk (see `read_customer_bytes`); never reads past the limit."""
     with Path(path).open("rb") as stream:
         data = stream.read(max_bytes + 1)
     return read_customer_bytes(
-        data, filename=Path(path).name, tz=tz, max_bytes=max_bytes, max_rows=max_rows, now=now
+        data,
+        filename=Path(path).name,
+        tz=tz,
+        max_bytes=max_bytes,
+        max_rows=max_rows,
+        now=now,
+        coord_system=coord_system,
     )
 
 
@@ -108,20 +119,22 @@ def read_customer_bytes(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_rows: int = DEFAULT_MAX_ROWS,
     now: datetime | None = None,
+    coord_system: str = "wgs84",
 ) -> tuple[list[ImportRow], list[RowError]]:
     """Read an uploaded customer file: rows that can be imported, and rows that cannot.
 
     The format comes from the file name's extension, corrected by the content (an Excel file
     saved under a .csv name is read as Excel). Naive dates are in `tz`; dates after `now`
-    (default: the Kedun clock) are row errors. Raises ImportFileError if the file as a whole
-    cannot be read.
+    (default: the Kedun clock) are row errors. Positions (`lat`, `lng`) are in the row's
+    `coord_system` column, else in `coord_system` (GCJ-02 and BD-09 are converted to WGS-84).
+    Raises ImportFileError if the file as a whole cannot be read.
     """
     if len(data) > max_bytes:
         raise ImportFileError(_fmt(_TOO_LARGE, limit=_megabytes(max_bytes)))
     moment = now if now is not None else clock.now()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    reader = _Reader(tz=tz, now=moment, max_rows=max_rows)
+    reader = _Reader(tz=tz, now=moment, max_rows=max_rows, coord_system=coord_system)
 
     suffix = PurePath(filename.replace("\\", "/")).suffix.lower()
     if suffix not in _SUFFIXES:
@@ -201,6 +214,13 @@ _BAD_DATE = _(
     "2024/3/1, 2024-03-01 14:30 or 2024年3月1日, or use Excel date cells"
 )
 _FUTURE_DATE = _("“%(column)s” has “%(value)s”, which is in the future")
+_HALF_POSITION = _("give both “%(lat)s” and “%(lng)s”, or neither")
+_BAD_LATITUDE = _("“%(column)s” has “%(value)s”: a latitude is a number from -90 to 90")
+_BAD_LONGITUDE = _("“%(column)s” has “%(value)s”: a longitude is a number from -180 to 180")
+_BAD_COORD_SYSTEM = _(
+    "“%(column)s” has “%(value)s”: use wgs84 (GPS), gcj02 (AMap/高德, Tencent/腾讯) or bd09 "
+    "(Baidu/百度)"
+)
 _FOLLOW_UP_BEFORE_REGISTERED = _(
     "“%(last_column)s” (%(last)s) is earlier than “%(registered_column)s” (%(registered)s)"
 )
@@ -254,6 +274,9 @@ _HEADERS: dict[str, tuple[str, ...]] = {
         "最近跟进时间",
         "最后跟进日期",
     ),
+    "lat": ("lat", "latitude", "纬度"),
+    "lng": ("lng", "lon", "long", "longitude", "经度"),
+    "coord_system": ("coord_system", "坐标系", "坐标系统"),
 }
 
 _FIELD_LABELS: dict[str, Any] = {
@@ -267,6 +290,9 @@ _FIELD_LABELS: dict[str, Any] = {
     "grade": _("grade"),
     "registered_at": _("registered at"),
     "last_follow_up_at": _("last follow-up"),
+    "lat": _("latitude"),
+    "lng": _("longitude"),
+    "coord_system": _("coordinate system"),
 }
 
 # The order in which _Reader.read unpacks a row.
@@ -281,6 +307,9 @@ _FIELDS = (
     "grade",
     "registered_at",
     "last_follow_up_at",
+    "lat",
+    "lng",
+    "coord_system",
 )
 
 _ZERO_WIDTH = "\u200b\u200c\u200d\ufeff"
@@ -508,10 +537,13 @@ class _Reader:
     from the whole text first), `_cell_text` for workbook cells.
     """
 
-    def __init__(self, *, tz: tzinfo, now: datetime, max_rows: int) -> None:
+    def __init__(
+        self, *, tz: tzinfo, now: datetime, max_rows: int, coord_system: str = "wgs84"
+    ) -> None:
         self.tz = tz
         self.now = now
         self.max_rows = max_rows
+        self.coord_system = coord_system
         self.epoch: datetime | None = None  # a workbook's date system, for date serials
         self.labels: dict[str, str] = {}  # field → its header as written
         self.parsed: dict[str, object] = {}  # date text → aware datetime, or _NO_DATE
@@ -563,6 +595,9 @@ class _Reader:
                 grade,
                 registered_text,
                 last_text,
+                lat_text,
+                lng_text,
+                system_text,
             ) = pick(texts)
             try:
                 name = " ".join(name.split())
@@ -577,6 +612,9 @@ class _Reader:
                     )
                 if last_text:
                     last = self._date(last_text, cells[last_index], "last_follow_up_at")
+                lat = lng = None
+                if lat_text or lng_text:
+                    lat, lng = self._position(lat_text, lng_text, system_text)
                 if registered and last and last < registered:
                     raise _RowProblem(
                         _fmt(
@@ -605,10 +643,39 @@ class _Reader:
                     grade=grade,
                     registered_at=registered,
                     last_follow_up_at=last,
+                    lat=lat,
+                    lng=lng,
                     extra=extra,
                 )
             )
         return imported, errors
+
+    def _position(self, lat_text: str, lng_text: str, system_text: str) -> tuple[float, float]:
+        """The row's position in WGS-84, or _RowProblem."""
+        if not (lat_text and lng_text):
+            raise _RowProblem(
+                _fmt(
+                    _HALF_POSITION,
+                    lat=self.labels.get("lat", "lat"),
+                    lng=self.labels.get("lng", "lng"),
+                )
+            )
+        lat, lng = _number_or_nan(lat_text), _number_or_nan(lng_text)
+        if not -90 <= lat <= 90:
+            raise _RowProblem(_fmt(_BAD_LATITUDE, column=self.labels["lat"], value=lat_text))
+        if not -180 <= lng <= 180:
+            raise _RowProblem(_fmt(_BAD_LONGITUDE, column=self.labels["lng"], value=lng_text))
+        system = (system_text or self.coord_system).strip().lower().replace("-", "")
+        if system not in _COORD_SYSTEMS:
+            raise _RowProblem(
+                _fmt(
+                    _BAD_COORD_SYSTEM,
+                    column=self.labels.get("coord_system", "coord_system"),
+                    value=system_text or self.coord_system,
+                )
+            )
+        position = to_wgs84(Position(lat, lng), system)
+        return position.lat, position.lng
 
     def _date(self, text: str, cell: Any, name: str) -> datetime:
         """The date in a cell (its text is not blank), or _RowProblem."""
@@ -640,6 +707,18 @@ class _Reader:
         if value is not None and value.tzinfo is None:
             return _in_zone(value, self.tz)
         return value
+
+
+# The names map services give their coordinate systems (core.geo.to_wgs84 knows them all).
+_COORD_SYSTEMS = frozenset({"wgs84", "gps", "gcj02", "amap", "tencent", "bd09", "baidu"})
+
+
+def _number_or_nan(text: str) -> float:
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        return math.nan
+    return value if math.isfinite(value) else math.nan
 
 
 def _excel_serial(value: float, epoch: datetime) -> datetime | None:

@@ -246,6 +246,8 @@ def _insert(
                     last_follow_up_at=item.row.last_follow_up_at,
                     grade=item.row.grade,
                     needs_review=bool(candidates) or similar is not None,
+                    lat=item.row.lat,
+                    lng=item.row.lng,
                 )
                 for item, candidates, similar in accepted
             ],

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -100,11 +102,24 @@ class TimelineEntry:
     who: str
     text: str
     contact: str = ""
+    # An entry another app contributes is drawn by its own template, given `item`.
+    template: str = ""
+    item: Any = None
 
 
-def customer_timeline(*, customer: Customer, masked: bool) -> list[TimelineEntry]:
+# Other apps add their entries to a customer's timeline (field: visits) without this app
+# importing them: each source, registered in its AppConfig.ready(), is called with the
+# customer and the viewer and returns only what that viewer may see.
+TimelineSource = Callable[[Customer, User | None], Iterable[TimelineEntry]]
+TIMELINE_SOURCES: list[TimelineSource] = []
+
+
+def customer_timeline(
+    *, customer: Customer, masked: bool, viewer: User | None = None
+) -> list[TimelineEntry]:
     """What happened with the customer, newest first: registration, collaboration notes,
-    needs. Contacts typed into notes are contact data, masked like the rest."""
+    needs, and what other apps contribute. Contacts typed into notes are contact data, masked
+    like the rest."""
     entries = [
         TimelineEntry(
             customer.registered_at, "registered", customer.registered_by.display_name, customer.name
@@ -129,6 +144,8 @@ def customer_timeline(*, customer: Customer, masked: bool) -> list[TimelineEntry
                 note.created_at, "collaboration_note", note.author.display_name, text, contact
             )
         )
+    for source in TIMELINE_SOURCES:
+        entries.extend(source(customer, viewer))
     return sorted(entries, key=lambda e: e.at, reverse=True)
 
 

@@ -203,7 +203,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             ),
             "person_form": bound.get("contact_person")
             or (ContactPersonForm() if may_edit else None),
-            "timeline": customer_timeline(customer=customer, masked=not unmasked),
+            "timeline": customer_timeline(customer=customer, masked=not unmasked, viewer=viewer),
             **customer_lifecycle_context(request, viewer=viewer, customer=customer, bound=bound),
         },
     )

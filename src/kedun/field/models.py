@@ -90,6 +90,10 @@ class CheckIn(models.Model):
     # Distance from the customer's location when the check-in arrived; null: not located.
     distance_m = models.FloatField(null=True, blank=True)
     checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
+    # Where the phone was at check-out, when it said (WGS-84); all three or none.
+    checked_out_lat = models.FloatField(null=True, blank=True)
+    checked_out_lng = models.FloatField(null=True, blank=True)
+    checked_out_accuracy_m = models.FloatField(null=True, blank=True)
     source = models.CharField(max_length=8, choices=CheckInSource.choices)
     review = models.CharField(
         _("review"), max_length=10, choices=Review.choices, blank=True, default=Review.NONE
@@ -124,6 +128,22 @@ class CheckIn(models.Model):
                 condition=Q(checked_out_at__isnull=True)
                 | Q(checked_out_at__gte=models.F("captured_at")),
                 name="check_in_out_after_in",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    checked_out_lat__isnull=True,
+                    checked_out_lng__isnull=True,
+                    checked_out_accuracy_m__isnull=True,
+                )
+                | Q(
+                    checked_out_at__isnull=False,
+                    checked_out_lat__gte=-90,
+                    checked_out_lat__lte=90,
+                    checked_out_lng__gte=-180,
+                    checked_out_lng__lte=180,
+                    checked_out_accuracy_m__gte=0,
+                ),
+                name="check_in_out_position_whole",
             ),
             models.CheckConstraint(
                 condition=Q(review__in=Review.values), name="check_in_review_known"

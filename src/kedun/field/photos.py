@@ -126,3 +126,13 @@ def _offset_zone(offset: object) -> dt.tzinfo | None:
         return None
     sign = 1 if text[0] == "+" else -1
     return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+
+
+def photo_as_jpeg(data: bytes) -> bytes:
+    """A JPEG of a stored photo, upright, for browsers that cannot show it as it is (HEIC from
+    iPhones: only Safari draws it). The stored original stays the evidence."""
+    with Image.open(io.BytesIO(data)) as opened:
+        upright = ImageOps.exif_transpose(opened).convert("RGB")
+    out = io.BytesIO()
+    upright.save(out, format="JPEG", quality=88)
+    return out.getvalue()

@@ -1,4 +1,4 @@
-"""kedun import-customers FILE [--owner USERNAME]"""
+"""kedun import-customers FILE [--owner USERNAME] [--coord-system wgs84|gcj02|bd09]"""
 
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
         parser.add_argument("--owner", default="", help="owner of rows whose owner column is empty")
+        parser.add_argument(
+            "--coord-system",
+            default="wgs84",
+            choices=["wgs84", "gcj02", "bd09"],
+            help="the lat/lng columns' system when a row has no coord_system column: wgs84 "
+            "(GPS), gcj02 (AMap/高德, Tencent/腾讯) or bd09 (Baidu/百度); stored as WGS-84",
+        )
 
     def handle(self, *args, **options):
         owner = None
@@ -37,7 +44,11 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: no such file")
         started = time.monotonic()
         try:
-            rows, errors = read_customer_file(path, tz=zoneinfo.ZoneInfo(settings.TIME_ZONE))
+            rows, errors = read_customer_file(
+                path,
+                tz=zoneinfo.ZoneInfo(settings.TIME_ZONE),
+                coord_system=options["coord_system"],
+            )
         except ImportFileError as error:
             raise CommandError(f"{path}: {error.message}") from None
         report = customers_import(actor=None, rows=rows, row_errors=errors, default_owner=owner)
