@@ -58,7 +58,9 @@ from kedun.customers.models import (
     FollowUpKind,
     Stage,
 )
-from kedun.field.models import CheckIn, CheckInSource
+from kedun.field import checks as field_checks
+from kedun.field.models import CheckIn, CheckInFlag, CheckInSource
+from kedun.field.rules import FieldRuleBook
 from kedun.lifecycle.rules import RuleBook
 from kedun.org.models import Department, Role, User
 from kedun.org.services import department_create, department_root, user_create
@@ -260,6 +262,9 @@ class _Batch:
             AccessEvent: [],
             Payment: [],
         }
+        self.check_in_flags: list[
+            tuple[dict[str, Any], field_checks.Finding, dict[str, Any] | None]
+        ] = []
         self.new_quotes: list[tuple[_Quote, dt.datetime]] = []
         self.dirty_quotes: dict[int, _Quote] = {}
         self.new_orders: list[tuple[_Order, _Quote | None, dt.datetime]] = []
@@ -291,6 +296,9 @@ class _Importer:
         self.products: dict[str, Product] = {p.sku: p for p in Product.objects.all()}
         self.lost_reasons = {r.code: r.pk for r in LostReason.objects.all()}
         self.rules = RuleBook.load()
+        self.field_rules = FieldRuleBook.load()
+        # Each rep's last check-in, for the speed check of their next one.
+        self.fixes: dict[int, tuple[field_checks.Fix, dict[str, Any]] | None] = {}
         self.import_user = self._placeholder(IMPORT_USERNAME, role=Role.FINANCE, counted=False)
         self.batch = _Batch()
         self.customer_codes: set[str] = set()
@@ -704,6 +712,9 @@ class _Importer:
             _latest(self.batch.last_follow_up, customer.id, at)
 
     def _check_in(self, data: dict[str, Any]) -> None:
+        """A visit as the field service keeps one, with the checks it would run on the
+        position (far from the customer, impossible speed from the rep's previous visit);
+        history carries no photo, so the photo checks have nothing to read."""
         customer = self._customer_ref(data)
         at = self._at(data)
         lat, lng = number(data, "lat"), number(data, "lng")
@@ -713,26 +724,72 @@ class _Importer:
             raise LineError("lat/lng out of range")
         if accuracy < 0:
             raise LineError("accuracy must not be negative")
+        rep = self._event_user(data)
+        rules = self.field_rules.for_department(rep.department_id)
+        position = Position(lat, lng)
+        flags: list[field_checks.Finding] = []
         distance = None
         if customer.lat is not None and customer.lng is not None:
-            distance = distance_m(Position(lat, lng), Position(customer.lat, customer.lng))
+            distance = distance_m(position, Position(customer.lat, customer.lng))
+            far = field_checks.far_from_customer(
+                distance=distance, accuracy_m=accuracy, radius_m=rules.radius_m
+            )
+            flags += [far] if far else []
+        previous = self._last_fix(rep.pk, at)
+        if previous is not None and previous[0].at <= at:
+            fast = field_checks.impossible_speed(
+                previous=previous[0],
+                current=field_checks.Fix(at, position, accuracy),
+                max_speed_kmh=rules.max_speed_kmh,
+            )
+            flags += [fast] if fast else []
         digest = self.digest
-        self.batch.rows[CheckIn].append(
-            {
-                "customer_id": customer.id,
-                "rep_id": self._event_user(data).pk,
-                "captured_at": at,
-                "received_at": at,
-                "lat": lat,
-                "lng": lng,
-                "accuracy_m": accuracy,
-                "mock": False,
-                "idempotency_key": f"history-{digest}",
-                "content_digest": digest,
-                "distance_m": distance,
-                "source": CheckInSource.IMPORT,
-            }
-        )
+        row: dict[str, Any] = {
+            "customer_id": customer.id,
+            "rep_id": rep.pk,
+            "captured_at": at,
+            "received_at": at,
+            "lat": lat,
+            "lng": lng,
+            "accuracy_m": accuracy,
+            "mock": False,
+            "idempotency_key": f"history-{digest}",
+            "content_digest": digest,
+            "distance_m": distance,
+            "source": CheckInSource.IMPORT,
+        }
+        self.batch.rows[CheckIn].append(row)
+        for finding in flags:
+            self.batch.check_in_flags.append(
+                (row, finding, previous[1] if previous is not None else None)
+            )
+        self.fixes[rep.pk] = (field_checks.Fix(at, position, accuracy), row)
+
+    def _last_fix(
+        self, rep_id: int, at: dt.datetime
+    ) -> tuple[field_checks.Fix, dict[str, Any]] | None:
+        """The rep's check-in before this one: from this import, or the latest stored."""
+        if rep_id not in self.fixes:
+            stored = (
+                CheckIn.objects.filter(rep_id=rep_id, captured_at__lte=at)
+                .order_by("-captured_at", "-pk")
+                .values("pk", "captured_at", "lat", "lng", "accuracy_m")
+                .first()
+            )
+            self.fixes[rep_id] = (
+                (
+                    field_checks.Fix(
+                        stored["captured_at"],
+                        Position(stored["lat"], stored["lng"]),
+                        stored["accuracy_m"],
+                        stored["pk"],
+                    ),
+                    {"id": stored["pk"]},
+                )
+                if stored
+                else None
+            )
+        return self.fixes[rep_id]
 
     def _quote(self, data: dict[str, Any]) -> None:
         number_ = text(data, "code", max_length=32)
@@ -1009,8 +1066,29 @@ class _Importer:
 
     def _flush(self) -> None:
         batch = self.batch
+        check_ins = batch.rows[CheckIn]
+        for row, pk in zip(check_ins, ids_reserve(CheckIn, len(check_ins)), strict=True):
+            row["id"] = pk
         for model in (FollowUp, CheckIn, ContactChange, AccessEvent):
             rows_insert(model, batch.rows[model])
+        rows_insert(
+            CheckInFlag,
+            [
+                {
+                    "check_in_id": row["id"],
+                    "kind": finding.kind,
+                    "detail": {
+                        **finding.detail,
+                        **(
+                            {"previous_check_in": previous["id"]}
+                            if "previous_check_in" in finding.detail and previous
+                            else {}
+                        ),
+                    },
+                }
+                for row, finding, previous in batch.check_in_flags
+            ],
+        )
         self._write_quotes()
         self._write_orders()
         self._write_shipments()
