@@ -53,7 +53,7 @@ class HistoryFile:
         self._raw: IO[bytes] = path.open("rb")
         magic = self._raw.read(2)
         self._raw.seek(0)
-        self._text: IO[bytes] = (
+        self._text: IO[bytes] | gzip.GzipFile = (
             gzip.GzipFile(fileobj=self._raw) if magic == b"\x1f\x8b" else self._raw
         )
 
@@ -139,8 +139,12 @@ def money(data: dict[str, Any], key: str, *, positive: bool = True) -> Decimal:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
         raise LineError(f"{key}: {value!r} is not an amount") from None
-    if not amount.is_finite() or (positive and amount <= 0) or amount < 0:
+    if not amount.is_finite():
+        raise LineError(f"{key}: {value!r} is not an amount")
+    if positive and amount <= 0:
         raise LineError(f"{key}: {value!r} must be more than zero")
+    if amount < 0:
+        raise LineError(f"{key}: {value!r} must not be negative")
     if amount >= Decimal("1e12"):
         raise LineError(f"{key}: {value!r} is too large")
     return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
