@@ -474,3 +474,164 @@ class HistoryBuilder:
             at=at + dt.timedelta(days=3),
         )
         return quote["code"]
+
+
+def busy_company(
+    *, seed: int = 1, customers: int = 200, days: int = 120, per_day: int = 30
+) -> HistoryBuilder:
+    """A small company's half year, every line type and every cross-reference in it:
+    departments, a manager and reps each, products, located customers, then follow-ups,
+    check-ins near and far, quotes won and lost, orders delivered late and early, invoices,
+    partial payments (some from other payers), contact changes, mail (some deleted), views,
+    exports, a deactivation, and events of users the file never declares (`logistics`,
+    `old_rep`). Deterministic for a seed; about `days × per_day` events."""
+    import random
+
+    rng = random.Random(seed)
+    history = HistoryBuilder()
+    regions = {"华东销售部": (30.27, 120.15), "华南销售部": (23.13, 113.26)}
+    reps: dict[str, list[str]] = {}
+    for d, name in enumerate(regions, start=1):
+        history.department(f"D{d}", name)
+        history.user(f"mgr{d}", role="manager", department=name)
+        reps[name] = [f"rep{d}{n}" for n in range(1, 4)]
+        for rep in reps[name]:
+            history.user(rep, department=name, phone=f"139{d}{rep[-1]}0000{rep[-1]}0")
+    products = [f"P{n:02d}" for n in range(1, 9)]
+    prices = {code: Decimal(rng.randrange(50, 3000)) for code in products}
+    for code in products:
+        price = prices[code]
+        history.product(code, list_price=f"{price:.2f}", floor_price=f"{price * 8 / 10:.2f}")
+    book: dict[str, tuple[str, tuple[float, float], str]] = {}
+    trade = ["远丰", "新辉", "恒远", "安丰", "康达", "蓝海", "华远", "金泰", "宏达", "瑞丰"]
+    industries = ["机械", "包装材料", "五金", "食品", "环保设备", "化工", "纺织", "电子"]
+    for n in range(1, customers + 1):
+        region = rng.choice(list(regions))
+        lat, lng = regions[region]
+        where = (round(lat + rng.uniform(-0.3, 0.3), 5), round(lng + rng.uniform(-0.3, 0.3), 5))
+        name = f"{trade[n % 10]}{industries[n // 10 % 8]}{n}号有限公司"
+        owner = rng.choice(reps[region])
+        code = f"C{n:04d}"
+        book[code] = (owner, where, name)
+        history.customer(
+            code,
+            name,
+            owner=owner,
+            phone=f"0571-8{n:07d}",
+            email=f"buy@c{n:04d}.com.cn",
+            lat=where[0],
+            lng=where[1],
+            grade=rng.choice("ABC"),
+        )
+
+    events: list[tuple[dt.datetime, int, str, dict[str, Any]]] = []
+
+    def later(at: dt.datetime, line_type: str, **fields: Any) -> None:
+        events.append((at, len(events), line_type, fields))
+
+    quote_n = order_n = invoice_n = 0
+    for day in range(days):
+        for _ in range(per_day):
+            at = history.day(day, rng.randrange(8, 19), rng.randrange(60))
+            code = rng.choice(list(book))
+            owner, where, name = book[code]
+            roll = rng.random()
+            if roll < 0.35:
+                who = "old_rep" if rng.random() < 0.02 else owner
+                kind = rng.choice(["call", "wechat", "visit", "email", "meeting"])
+                content = rng.choice(
+                    ["好的", "电话沟通了下一季度的采购计划", "回访使用情况，客户满意"]
+                )
+                later(at, "follow_up", customer=code, user=who, kind=kind, content=content)
+            elif roll < 0.45:
+                far = rng.random() < 0.2
+                spot = (where[0] + (0.2 if far else 0.001), where[1])
+                later(at, "check_in", customer=code, user=owner, lat=spot[0], lng=spot[1])
+            elif roll < 0.65:
+                quote_n += 1
+                quote = f"Q{quote_n:05d}"
+                chosen = rng.sample(products, rng.randrange(1, 4))
+                lines = [(p, rng.randrange(1, 20), f"{prices[p] * 9 / 10:.2f}") for p in chosen]
+                later(at, "quote", customer=code, user=owner, lines=lines, code=quote)
+                result_at = at + dt.timedelta(days=rng.randrange(1, 6))
+                if rng.random() < 0.4:
+                    reason = rng.choice(["price", "delivery", "competitor", "budget", "other"])
+                    competitor = "恒达机械" if reason == "competitor" else None
+                    later(
+                        result_at,
+                        "quote_result",
+                        quote=quote,
+                        result="lost",
+                        reason=reason,
+                        competitor=competitor,
+                    )
+                    continue
+                later(result_at, "quote_result", quote=quote, result="accepted")
+                order_n += 1
+                order = f"O{order_n:05d}"
+                total = sum((Decimal(q) * Decimal(p) for _c, q, p in lines), Decimal(0))
+                ordered_at = result_at + dt.timedelta(hours=3)
+                later(
+                    ordered_at,
+                    "order",
+                    customer=code,
+                    user=owner,
+                    amount=f"{total:.2f}",
+                    quote=quote,
+                    code=order,
+                    promised_at=ordered_at + dt.timedelta(days=rng.randrange(7, 21)),
+                )
+                shipped_at = ordered_at + dt.timedelta(days=rng.randrange(3, 25))
+                ship_to = name if rng.random() < 0.9 else "某某贸易有限公司"
+                later(shipped_at, "shipment", order=order, user="logistics", ship_to=ship_to)
+                invoice_n += 1
+                invoice = f"I{invoice_n:05d}"
+                invoiced_at = shipped_at + dt.timedelta(days=1)
+                later(invoiced_at, "invoice", order=order, amount=f"{total:.2f}", code=invoice)
+                half = (total / 2).quantize(Decimal("0.01"))
+                payer = name if rng.random() < 0.85 else "个人 张三"
+                later(
+                    invoiced_at + dt.timedelta(days=10),
+                    "payment",
+                    invoice=invoice,
+                    amount=f"{half:.2f}",
+                    payer=payer,
+                )
+                if rng.random() < 0.8:
+                    later(
+                        invoiced_at + dt.timedelta(days=40),
+                        "payment",
+                        invoice=invoice,
+                        amount=f"{total - half:.2f}",
+                        payer=payer,
+                    )
+            elif roll < 0.70:
+                later(
+                    at,
+                    "contact_change",
+                    customer=code,
+                    user=owner,
+                    field="phone",
+                    old="",
+                    new=f"13{rng.randrange(10**9):09d}",
+                )
+            elif roll < 0.85:
+                later(
+                    at,
+                    "email",
+                    user=owner,
+                    to=[f"buy@c{code[1:]}.com.cn"],
+                    customer=code,
+                    subject="报价",
+                    deleted_by_user=rng.random() < 0.05,
+                )
+            elif roll < 0.99:
+                viewer = rng.choice([r for team in reps.values() for r in team])
+                later(at, "view", user=viewer, customer=code)
+            else:
+                later(at, "export", user=owner, rows=rng.randrange(1, 300))
+    later(history.day(days - 1, 18), "user_deactivated", username="rep11")
+    events.sort(key=lambda event: (event[0], event[1]))
+    for at, _n, line_type, fields in events:
+        getattr(history, line_type)(at=at, **fields)
+    return history
