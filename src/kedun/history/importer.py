@@ -31,7 +31,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kedun.audit.models import AccessEvent, AccessKind
 from kedun.audit.services import audit_record
@@ -178,6 +178,9 @@ def history_import(
                     progress(report, history)
         if batch:
             importer.run_batch(batch)
+    # Lines that are no JSON are found on reading, the others when their batch is applied
+    # (entities before events): reported in the file's order all the same.
+    report.bad.sort()
     report.seconds = time.monotonic() - started
     if progress:
         progress(report, history)
@@ -466,7 +469,6 @@ class _Importer:
             return False
         name = text(data, "name")
         owner_name = text(data, "owner", required=False, max_length=150)
-        owner = self._user_named(owner_name) if owner_name else None
         lat = number(data, "lat", required=False)
         lng = number(data, "lng", required=False)
         if (lat is None) != (lng is None):
@@ -486,7 +488,13 @@ class _Importer:
                 strict=True,
             )
         except InvalidCreditCode as error:
-            raise LineError(str(error.message)) from None
+            with translation.override("en"):  # in the language of every other reason
+                raise LineError(str(error.message)) from None
+        registered_at = moment(data, "registered_at", required=False)
+        grade = text(data, "grade", required=False, max_length=8)
+        address = text(data, "address", required=False, max_length=300)
+        # Last: a bad line leaves no placeholder user behind.
+        owner = self._user_named(owner_name) if owner_name else None
         self.customer_codes.add(code)
         self.batch.new_customers.append(
             NewCustomer(
@@ -498,11 +506,11 @@ class _Importer:
                 phone=phone,
                 email=email,
                 website=website,
-                registered_at=moment(data, "registered_at", required=False),
-                grade=text(data, "grade", required=False, max_length=8),
+                registered_at=registered_at,
+                grade=grade,
                 lat=lat,
                 lng=lng,
-                address=text(data, "address", required=False, max_length=300),
+                address=address,
             )
         )
         return True
