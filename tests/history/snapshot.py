@@ -8,7 +8,7 @@ the ids of the batch that was rolled back). Moments after `import_began` are the
 own clock (when a row was stored, a placeholder deactivated) and compare as "import time".
 
 Run in a subprocess against another database: `python -c "…; print_records(ISO)"` prints
-the records as one JSON line.
+the records as one JSON line. `audit_chain_verifies` is what `kedun audit verify` checks.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def _rows(query: QuerySet, import_began: dt.datetime, *fields: str) -> list[list
 
 
 def records(import_began: dt.datetime) -> dict[str, Any]:
+    from kedun.audit.chain import chain_verify
     from kedun.audit.models import AccessEvent, AuditEvent
     from kedun.comms.models import Message, MessageAddress, MessageCustomer, MessageOwner
     from kedun.customers.models import (
@@ -256,6 +257,7 @@ def records(import_began: dt.datetime) -> dict[str, Any]:
         "message_customers": of(MessageCustomer, "message__message_id", "customer__code"),
         "imported_lines": of(ImportedLine, "digest", "kind"),
         "audit": sorted(audit.items()),
+        "audit_chain_verifies": chain_verify().ok,
     }
 
 
