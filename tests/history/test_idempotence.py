@@ -174,3 +174,34 @@ def test_the_digest_ignores_key_order_and_sees_every_value():
     assert line_digest(line) == line_digest(same)
     assert line_digest(line) != line_digest(other)
     assert len(line_digest(line)) == 32
+
+
+def test_codes_written_as_numbers_or_with_spaces_are_the_same_codes(import_history):
+    """Exports from spreadsheets write 1001 for "1001" and pad cells with spaces."""
+    history = HistoryBuilder()
+    history.department("D1", "华东销售部")
+    history.user("rep1", department="华东销售部")
+    history.product("P1")
+    history.customer(" 1001 ", "杭州远丰机械有限公司", owner="rep1")
+    history.customer("C2 ", "苏州新辉包装材料有限公司", owner="rep1")
+    history.follow_up(1001, "rep1", at=history.day(1))  # type: ignore[arg-type]
+    history.follow_up(" C2", "rep1", at=history.day(2))
+    quote = history.quote("1001", "rep1", [("P1", 1, "90.00")], code=" Q1", at=history.day(3))
+    history.quote_result("Q1 ", "accepted", at=history.day(4))
+    history.order(" 1001", "rep1", "90.00", quote="Q1", code="O1 ", at=history.day(5))
+    history.shipment(" O1", at=history.day(6))
+    history.invoice("O1", "90.00", code=" I1", at=history.day(7))
+    history.payment("I1 ", "90.00", at=history.day(8))
+
+    first = import_history(history)
+    second = import_history(history)
+
+    assert first.bad == {}
+    assert first.summary["imported"] == len(history.lines)
+    assert second.bad == {}
+    assert second.summary["already_imported"] == len(history.lines)
+    assert sorted(Customer.objects.values_list("code", flat=True)) == ["1001", "C2"]
+    assert FollowUp.objects.count() == 2
+    order = Order.objects.get()
+    assert (order.number, order.quote.number, order.status) == ("O1", "Q1", "paid")
+    del quote

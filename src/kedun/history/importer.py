@@ -86,6 +86,7 @@ from .reading import (
     HistoryFile,
     Line,
     LineError,
+    code_of,
     moment,
     money,
     number,
@@ -329,7 +330,7 @@ class _Importer:
             self.customer_codes |= set(
                 Customer.objects.filter(
                     code__in=[
-                        str(line.data.get("code")) for line in lines if line.type == "customer"
+                        code_of(line.data.get("code")) for line in lines if line.type == "customer"
                     ]
                 ).values_list("code", flat=True)
             )
@@ -557,17 +558,17 @@ class _Importer:
         created: dict[str, set[str]] = {"quote": set(), "order": set(), "invoice": set()}
         for line in lines:
             data = line.data
-            if isinstance(data.get("customer"), str):
-                customers.add(data["customer"])
+            if data.get("customer") is not None:
+                customers.add(code_of(data["customer"]))
             kind = line.type
             if kind in created:
-                created[kind].add(str(data.get("code")))
+                created[kind].add(code_of(data.get("code")))
             if kind == "quote_result" or (kind == "order" and data.get("quote")):
-                quotes.add(str(data.get("quote")))
+                quotes.add(code_of(data.get("quote")))
             elif kind in ("shipment", "invoice"):
-                orders.add(str(data.get("order")))
+                orders.add(code_of(data.get("order")))
             elif kind == "payment":
-                invoices.add(str(data.get("invoice")))
+                invoices.add(code_of(data.get("invoice")))
         self.customers = {
             code: _CustomerRef(pk, name, lat, lng)
             for code, pk, name, lat, lng in Customer.objects.filter(code__in=customers).values_list(

@@ -107,6 +107,14 @@ def text(data: dict[str, Any], key: str, *, required: bool = True, max_length: i
     return result
 
 
+def code_of(value: Any) -> str:
+    """A reference as `text` reads it (1001 and " 1001 " are "1001"), for looking many up at
+    once before the lines are read one by one; "" when it cannot be one."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
+    return str(value).strip()
+
+
 _local_zone: zoneinfo.ZoneInfo | None = None
 
 
