@@ -91,6 +91,16 @@ def test_users_keep_their_department_role_contact_data_and_joining_date(history,
     assert not rep.has_usable_password()  # history users log in only once the boss sets one
 
 
+def test_a_users_department_may_be_named_by_its_code(history, import_history):
+    history.department("D2", "华南销售部")
+    history.user("rep3", department="D2")
+
+    imported = import_history(history)
+
+    assert imported.bad == {}
+    assert User.objects.get(username="rep3").department.name == "华南销售部"
+
+
 def test_reps_report_to_their_departments_one_manager_declared_before_or_after_them(
     import_history,
 ):
