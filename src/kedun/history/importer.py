@@ -1361,12 +1361,12 @@ class _Importer:
                     pk__in=list(batch.order_counts), last_order_at__isnull=False
                 ).values_list("pk", flat=True)
             )
-            repeat = [pk for pk, n in batch.order_counts.items() if n > 1 or pk in ordered_before]
-            won = [pk for pk in batch.order_counts if pk not in set(repeat)]
+            repeat = {pk for pk, n in batch.order_counts.items() if n > 1 or pk in ordered_before}
+            won = [pk for pk in batch.order_counts if pk not in repeat]
             Customer.objects.filter(pk__in=won).exclude(stage__in=DEAL_STAGES).update(
                 stage=Stage.WON
             )
-            Customer.objects.filter(pk__in=repeat).exclude(stage=Stage.REPEAT).update(
+            Customer.objects.filter(pk__in=list(repeat)).exclude(stage=Stage.REPEAT).update(
                 stage=Stage.REPEAT
             )
         for column, latest in (
