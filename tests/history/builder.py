@@ -11,6 +11,8 @@ that must not).
     history.follow_up("C1", "rep1", at=history.day(3), content="电话沟通了新一季的采购计划")
     history.won_deal("C1", "rep1", [("P1", 10, "95.00")], at=history.day(10))
     path = history.write(tmp_path / "history.jsonl")      # or "….jsonl.gz"
+    imported = history_import_run(path)                   # `kedun import-history`, here
+    imported.summary["by_type"], imported.bad             # the JSON summary, bad lines
 
 Every method appends one line (a dict, or raw text for a bad line) and returns it;
 `history.number(line)` is its line number in the written file. Events without `at` come one
@@ -21,9 +23,12 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import io
 import json
+import re
 import zoneinfo
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,6 +43,32 @@ QuoteLines = Sequence[tuple[str, Any, str]]  # (product code, quantity, unit pri
 
 def iso(moment: dt.datetime) -> str:
     return moment.isoformat()
+
+
+@dataclass
+class Imported:
+    summary: dict[str, Any]  # the command's last line
+    printed: list[str]  # what it printed before: bad lines, placeholder users
+
+    @property
+    def bad(self) -> dict[int, str]:
+        """Every bad line reported, by line number."""
+        found = {}
+        for text in self.printed:
+            match = re.fullmatch(r"line (\d+): (.*)", text)
+            if match:
+                found[int(match[1])] = match[2]
+        return found
+
+
+def history_import_run(path: Path, *args: str) -> Imported:
+    """`kedun import-history PATH ARGS…` in this process, on the test's database."""
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("import-history", str(path), *args, stdout=out)
+    printed = out.getvalue().splitlines()
+    return Imported(json.loads(printed[-1]), printed[:-1])
 
 
 class HistoryBuilder:

@@ -2,41 +2,21 @@
 
 HistoryBuilder (tests/history/builder.py) writes the lines; `import_history` runs
 `kedun import-history` in this process on the test's database and hands back the JSON summary
-and every line printed before it.
+and every line printed before it. Tests elsewhere (the insights' signals) import the builder
+and `history_import_run` from tests/history/builder.py.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
-from tests.history.builder import HistoryBuilder
+from tests.history.builder import HistoryBuilder, Imported, history_import_run
 
 # Where the company's two customers are (WGS-84): 杭州 and 苏州, 130 km apart.
 HANGZHOU = (30.28242, 120.02457)
 SUZHOU = (31.29834, 120.58319)
-
-
-@dataclass
-class Imported:
-    summary: dict
-    printed: list[str]  # stdout before the summary: bad lines, placeholder users
-
-    @property
-    def bad(self) -> dict[int, str]:
-        """Every bad line reported, by line number."""
-        found = {}
-        for text in self.printed:
-            match = re.fullmatch(r"line (\d+): (.*)", text)
-            if match:
-                found[int(match[1])] = match[2]
-        return found
 
 
 @pytest.fixture
@@ -45,10 +25,7 @@ def import_history(db, tmp_path):
 
     def run(source: HistoryBuilder | Path, *args: str, name: str = "history.jsonl") -> Imported:
         path = source if isinstance(source, Path) else source.write(tmp_path / name)
-        out = io.StringIO()
-        call_command("import-history", str(path), *args, stdout=out)
-        printed = out.getvalue().splitlines()
-        return Imported(json.loads(printed[-1]), printed[:-1])
+        return history_import_run(path, *args)
 
     return run
 
