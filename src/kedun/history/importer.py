@@ -30,7 +30,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone
+from django.db.models import Q
+from django.utils import timezone, translation
 
 from kedun.audit.models import AccessEvent, AccessKind
 from kedun.audit.services import audit_record
@@ -64,6 +65,7 @@ from kedun.field.rules import FieldRuleBook
 from kedun.lifecycle.rules import RuleBook
 from kedun.org.models import Department, Role, User
 from kedun.org.services import department_create, department_root, user_create
+from kedun.sales.catalogue import lost_reason_resolve
 from kedun.sales.models import (
     Invoice,
     LostReason,
@@ -86,6 +88,7 @@ from .reading import (
     HistoryFile,
     Line,
     LineError,
+    code_of,
     moment,
     money,
     number,
@@ -122,7 +125,9 @@ LOST_REASONS = {
 IMPORT_USERNAME = "history-import"
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
-OPEN_STAGES = (Stage.LEAD, Stage.CONTACTED, Stage.NEEDS_CONFIRMED, Stage.QUOTED)
+# As the quote service moves a customer on (sales.quotes): only from these stages to quoted.
+BEFORE_QUOTED = (Stage.LEAD, Stage.CONTACTED, Stage.NEEDS_CONFIRMED)
+DEAL_STAGES = (Stage.WON, Stage.REPEAT)
 
 
 @dataclass
@@ -176,6 +181,9 @@ def history_import(
                     progress(report, history)
         if batch:
             importer.run_batch(batch)
+    # Lines that are no JSON are found on reading, the others when their batch is applied
+    # (entities before events): reported in the file's order all the same.
+    report.bad.sort()
     report.seconds = time.monotonic() - started
     if progress:
         progress(report, history)
@@ -282,6 +290,11 @@ class _Batch:
         self.deactivated: list[tuple[int, dt.datetime]] = []
         self.last_follow_up: dict[int, dt.datetime] = {}
         self.last_order: dict[int, dt.datetime] = {}
+        # Customers whose stage the batch moves on, as the services move it (a follow-up, a
+        # quote sent, an order), and how many orders each got.
+        self.contacted: set[int] = set()
+        self.quoted: set[int] = set()
+        self.order_counts: Counter[int] = Counter()
 
 
 class _Importer:
@@ -294,6 +307,9 @@ class _Importer:
         self.placeholder_ids: set[int] = set()
         self.departments: dict[str, Department] = {}  # by the file's code
         self.products: dict[str, Product] = {p.sku: p for p in Product.objects.all()}
+        if not LostReason.objects.exists():  # as the lost-deal page does: the defaults
+            with transaction.atomic():
+                lost_reason_resolve(actor=None, code="other")
         self.lost_reasons = {r.code: r.pk for r in LostReason.objects.all()}
         self.rules = RuleBook.load()
         self.field_rules = FieldRuleBook.load()
@@ -326,15 +342,18 @@ class _Importer:
             self.customer_codes |= set(
                 Customer.objects.filter(
                     code__in=[
-                        str(line.data.get("code")) for line in lines if line.type == "customer"
+                        code_of(line.data.get("code")) for line in lines if line.type == "customer"
                     ]
                 ).values_list("code", flat=True)
             )
             events: list[Line] = []
             for line in lines:
                 if line.type in ENTITY_TYPES:
-                    # Resolved on every run: the events after them refer to them.
-                    self._apply(line, new=line.digest not in seen)
+                    # Resolved on every run: the events after them refer to them. The same
+                    # line twice in one batch is stored once (its digest is the key).
+                    new = line.digest not in seen
+                    seen.add(line.digest)
+                    self._apply(line, new=new)
                 elif line.digest in seen:
                     self.report.already_imported += 1
                 else:
@@ -349,7 +368,8 @@ class _Importer:
     def _apply(self, line: Line, *, new: bool) -> None:
         kind = line.type
         if kind not in ENTITY_TYPES and kind not in EVENT_TYPES:
-            self.report.bad.append((line.number, f"unknown type {kind!r}"))
+            reason = f"unknown type {kind!r}" if kind else "type is missing"
+            self.report.bad.append((line.number, reason))
             return
         handler = getattr(self, f"_{kind}")
         self.digest = line.digest
@@ -384,7 +404,11 @@ class _Importer:
             # The file's top departments sit under the company, so the boss sees them all.
             parent = department_root()
         existing = Department.objects.filter(parent=parent, name=name).first()
-        self.departments[code] = existing or department_create(actor=None, name=name, parent=parent)
+        department = existing or department_create(actor=None, name=name, parent=parent)
+        self.departments[code] = department
+        # The rule book was read before this department existed: it inherits its parent's
+        # pool policy like any other (the follow-ups of its reps qualify by it).
+        self.rules.parents[department.pk] = department.parent_id
         return existing is None
 
     def _user(self, data: dict[str, Any]) -> bool:
@@ -411,8 +435,11 @@ class _Importer:
         return True
 
     def _department_named(self, name: str) -> Department:
+        """A user's department: the code of a department line, or its name."""
         if not name:
             return department_root()
+        if name in self.departments:
+            return self.departments[name]
         for department in self.departments.values():
             if department.name == name:
                 return department
@@ -455,7 +482,6 @@ class _Importer:
             return False
         name = text(data, "name")
         owner_name = text(data, "owner", required=False, max_length=150)
-        owner = self._user_named(owner_name) if owner_name else None
         lat = number(data, "lat", required=False)
         lng = number(data, "lng", required=False)
         if (lat is None) != (lng is None):
@@ -475,7 +501,13 @@ class _Importer:
                 strict=True,
             )
         except InvalidCreditCode as error:
-            raise LineError(str(error.message)) from None
+            with translation.override("en"):  # in the language of every other reason
+                raise LineError(str(error.message)) from None
+        registered_at = moment(data, "registered_at", required=False)
+        grade = text(data, "grade", required=False, max_length=8)
+        address = text(data, "address", required=False, max_length=300)
+        # Last: a bad line leaves no placeholder user behind.
+        owner = self._user_named(owner_name) if owner_name else None
         self.customer_codes.add(code)
         self.batch.new_customers.append(
             NewCustomer(
@@ -487,11 +519,11 @@ class _Importer:
                 phone=phone,
                 email=email,
                 website=website,
-                registered_at=moment(data, "registered_at", required=False),
-                grade=text(data, "grade", required=False, max_length=8),
+                registered_at=registered_at,
+                grade=grade,
                 lat=lat,
                 lng=lng,
-                address=text(data, "address", required=False, max_length=300),
+                address=address,
             )
         )
         return True
@@ -538,17 +570,17 @@ class _Importer:
         created: dict[str, set[str]] = {"quote": set(), "order": set(), "invoice": set()}
         for line in lines:
             data = line.data
-            if isinstance(data.get("customer"), str):
-                customers.add(data["customer"])
+            if data.get("customer") is not None:
+                customers.add(code_of(data["customer"]))
             kind = line.type
             if kind in created:
-                created[kind].add(str(data.get("code")))
+                created[kind].add(code_of(data.get("code")))
             if kind == "quote_result" or (kind == "order" and data.get("quote")):
-                quotes.add(str(data.get("quote")))
+                quotes.add(code_of(data.get("quote")))
             elif kind in ("shipment", "invoice"):
-                orders.add(str(data.get("order")))
+                orders.add(code_of(data.get("order")))
             elif kind == "payment":
-                invoices.add(str(data.get("invoice")))
+                invoices.add(code_of(data.get("invoice")))
         self.customers = {
             code: _CustomerRef(pk, name, lat, lng)
             for code, pk, name, lat, lng in Customer.objects.filter(code__in=customers).values_list(
@@ -710,6 +742,7 @@ class _Importer:
         )
         if qualifying:
             _latest(self.batch.last_follow_up, customer.id, at)
+        self.batch.contacted.add(customer.id)
 
     def _check_in(self, data: dict[str, Any]) -> None:
         """A visit as the field service keeps one, with the checks it would run on the
@@ -797,7 +830,6 @@ class _Importer:
             raise LineError(f"quote {number_} exists already, with other content")
         customer = self._customer_ref(data)
         at = self._at(data)
-        owner = self._event_user(data)
         raw_lines = data.get("lines")
         if not isinstance(raw_lines, list) or not raw_lines:
             raise LineError("a quote needs lines")
@@ -811,8 +843,10 @@ class _Importer:
             qty = quantity(raw.get("qty"))
             price = money(raw, "unit_price", positive=False)
             lines.append(_QuoteLine(product.pk, qty, price, (qty * price).quantize(CENT), position))
+        owner = self._event_user(data)  # last: a bad line leaves no placeholder user behind
         quote = _Quote(None, number_, customer.id, owner.pk, QuoteStatus.SENT, lines)
         self.batch.new_quotes.append((quote, at))
+        self.batch.quoted.add(customer.id)
         self.quotes[number_] = quote
 
     def _quote_result(self, data: dict[str, Any]) -> None:
@@ -822,17 +856,21 @@ class _Importer:
             raise LineError(f"unknown quote {code!r}")
         result = text(data, "result", max_length=10)
         at = self._at(data)
+        if result not in ("accepted", "lost"):
+            raise LineError(f"unknown quote result {result!r} (accepted or lost)")
+        # Everything read before the quote changes: a bad line changes nothing.
+        reason = text(data, "reason", required=False, max_length=30) or "other"
+        competitor = text(data, "competitor", required=False)
         if result == "accepted":
             quote.status = QuoteStatus.ACCEPTED
-        elif result == "lost":
-            reason = text(data, "reason", required=False, max_length=30) or "other"
+        else:
             quote.status = QuoteStatus.LOST
-            quote.lost_reason_id = self.lost_reasons.get(LOST_REASONS.get(reason, "other"))
-            quote.lost_competitor = text(data, "competitor", required=False)
+            quote.lost_reason_id = self.lost_reasons.get(
+                LOST_REASONS.get(reason, "other"), self.lost_reasons.get("other")
+            )
+            quote.lost_competitor = competitor
             quote.lost_at = at
             quote.lost_note = "" if reason in LOST_REASONS else reason
-        else:
-            raise LineError(f"unknown quote result {result!r} (accepted or lost)")
         if quote.id is not None:
             self.batch.dirty_quotes[quote.id] = quote
 
@@ -844,12 +882,12 @@ class _Importer:
         at = self._at(data)
         promised = moment(data, "promised_at")
         assert promised is not None
-        owner = self._event_user(data)
         amount = money(data, "amount")
         quote_code = text(data, "quote", required=False, max_length=32)
         quote = self.quotes.get(quote_code) if quote_code else None
         if quote_code and quote is None:
             raise LineError(f"unknown quote {quote_code!r}")
+        owner = self._event_user(data)  # last: a bad line leaves no placeholder user behind
         order = _Order(
             id=None,
             number=number_,
@@ -868,6 +906,7 @@ class _Importer:
         self.batch.new_orders.append((order, quote, at))
         self.orders[number_] = order
         _latest(self.batch.last_order, customer.id, at)
+        self.batch.order_counts[customer.id] += 1
 
     def _order_of(self, data: dict[str, Any]) -> _Order:
         code = text(data, "order", max_length=32)
@@ -895,9 +934,9 @@ class _Importer:
                 self.batch.dirty_order_lines[line.id] = line
         # A history shipment is the goods reaching the customer: the order is delivered and
         # its lead time (promised against actual) fixed as delivery_confirm fixes it.
-        order.status = OrderStatus.DELIVERED
         order.delivered_at = at
         order.days_late = (timezone.localdate(at) - order.promised_date).days
+        order.status = _road_status(order)
         self.batch.shipments.append(
             (
                 {
@@ -931,8 +970,7 @@ class _Importer:
             raise LineError(f"invoice {number_} would take order {order.number} over its total")
         invoice = _Invoice(None, number_, order, amount, ZERO)
         order.invoiced_total += amount
-        if order.status in (OrderStatus.DELIVERED, OrderStatus.SHIPPED):
-            order.status = OrderStatus.INVOICED
+        order.status = _road_status(order)
         self.batch.new_invoices.append(
             (
                 invoice,
@@ -980,8 +1018,7 @@ class _Importer:
         )
         invoice.paid_amount += amount
         order.paid_total += amount
-        if order.paid_total >= order.total:
-            order.status = OrderStatus.PAID
+        order.status = _road_status(order)
         if invoice.id is not None:
             self.batch.dirty_invoices[invoice.id] = invoice
         self._order_dirty(order)
@@ -992,26 +1029,28 @@ class _Importer:
         if field_name not in (ContactField.PHONE, ContactField.EMAIL):
             raise LineError(f"unknown contact field {field_name!r} (phone or email)")
         new_value = text(data, "new", required=False, max_length=254)
+        old_value = text(data, "old", required=False, max_length=300)
+        at = self._at(data)
         self.batch.rows[ContactChange].append(
             {
                 "customer_id": customer.id,
                 "field": field_name,
-                "old_value": text(data, "old", required=False, max_length=300),
+                "old_value": old_value,
                 "new_value": new_value,
                 "changed_by_id": self._event_user(data).pk,
-                "changed_at": self._at(data),
+                "changed_at": at,
             }
         )
         self.batch.customer_contacts.setdefault(customer.id, {})[field_name] = new_value
 
     def _email(self, data: dict[str, Any]) -> None:
         at = self._at(data)
-        user = self._event_user(data)
         sender = text(data, "sender", max_length=254).lower()
         recipients = data.get("to")
         if not isinstance(recipients, list) or not all(isinstance(a, str) for a in recipients):
             raise LineError("to must be a list of addresses")
         customer_id = self._customer_ref(data).id if data.get("customer") else None
+        user = self._event_user(data)  # last: a bad line leaves no placeholder user behind
         message = {
             # No Message-ID in history files: the line's digest stands in for one.
             "message_id": f"{self.digest}@history.kedun",
@@ -1034,12 +1073,13 @@ class _Importer:
 
     def _view(self, data: dict[str, Any]) -> None:
         customer = self._customer_ref(data)
+        at = self._at(data)
         self.batch.rows[AccessEvent].append(
             {
                 "user_id": self._event_user(data).pk,
                 "kind": AccessKind.VIEW,
                 "customer_id": customer.id,
-                "at": self._at(data),
+                "at": at,
             }
         )
 
@@ -1048,19 +1088,21 @@ class _Importer:
         assert rows is not None
         if rows < 0 or rows != int(rows):
             raise LineError("rows must be a whole number")
+        at = self._at(data)
         self.batch.rows[AccessEvent].append(
             {
                 "user_id": self._event_user(data).pk,
                 "kind": AccessKind.EXPORT,
                 "rows": int(rows),
                 "subject": "customers",
-                "at": self._at(data),
+                "at": at,
             }
         )
 
     def _user_deactivated(self, data: dict[str, Any]) -> None:
-        user = self._user_named(text(data, "username", max_length=150))
-        self.batch.deactivated.append((user.pk, self._at(data)))
+        username = text(data, "username", max_length=150)
+        at = self._at(data)
+        self.batch.deactivated.append((self._user_named(username).pk, at))
 
     # -- writing a batch ---------------------------------------------------------------------------
 
@@ -1097,7 +1139,9 @@ class _Importer:
         self._write_contacts()
         self._write_messages()
         for user_id, at in batch.deactivated:
-            User.objects.filter(pk=user_id, is_active=True).update(
+            # The earliest deactivation known wins: a placeholder user, inactive since the
+            # import began, takes the moment the history gives.
+            User.objects.filter(Q(is_active=True) | Q(deactivated_at__gt=at), pk=user_id).update(
                 is_active=False, deactivated_at=at
             )
         self._write_customer_clocks()
@@ -1401,9 +1445,34 @@ class _Importer:
         )
 
     def _write_customer_clocks(self) -> None:
-        """The pool clock (last qualifying follow-up) and the last order, as the services keep
-        them: never moved back by an older line."""
+        """The pool clock (last qualifying follow-up), the last order and the stage, as the
+        services keep them: never moved back by an older line. A follow-up moves a lead to
+        contacted, a quote to quoted, an order to won — or to repeat when the customer had
+        ordered before. Applied in that order they give what the lines one by one would:
+        each step only moves a customer that has not passed it."""
         batch = self.batch
+        if batch.contacted:
+            Customer.objects.filter(pk__in=list(batch.contacted), stage=Stage.LEAD).update(
+                stage=Stage.CONTACTED
+            )
+        if batch.quoted:
+            Customer.objects.filter(pk__in=list(batch.quoted), stage__in=BEFORE_QUOTED).update(
+                stage=Stage.QUOTED
+            )
+        if batch.order_counts:
+            ordered_before = set(
+                Customer.objects.filter(
+                    pk__in=list(batch.order_counts), last_order_at__isnull=False
+                ).values_list("pk", flat=True)
+            )
+            repeat = {pk for pk, n in batch.order_counts.items() if n > 1 or pk in ordered_before}
+            won = [pk for pk in batch.order_counts if pk not in repeat]
+            Customer.objects.filter(pk__in=won).exclude(stage__in=DEAL_STAGES).update(
+                stage=Stage.WON
+            )
+            Customer.objects.filter(pk__in=list(repeat)).exclude(stage=Stage.REPEAT).update(
+                stage=Stage.REPEAT
+            )
         for column, latest in (
             ("last_follow_up_at", batch.last_follow_up),
             ("last_order_at", batch.last_order),
@@ -1421,13 +1490,22 @@ class _Importer:
                     if current.get(pk) is None or current[pk] < at
                 ],
             )
-        if batch.last_order:
-            Customer.objects.filter(pk__in=list(batch.last_order), stage__in=OPEN_STAGES).update(
-                stage=Stage.WON
-            )
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _road_status(order: _Order) -> str:
+    """Where the order stands, by the rule of Kedun's own steps (sales.orders.common's
+    _road_status): delivered, then invoiced once invoiced in full, paid once paid in full.
+    Cash before the goods (款到发货) leaves it confirmed until the shipment."""
+    if order.delivered_at is None:
+        return order.status
+    if order.paid_total == order.total:
+        return OrderStatus.PAID
+    if order.invoiced_total == order.total:
+        return OrderStatus.INVOICED
+    return OrderStatus.DELIVERED
 
 
 def _latest(latest: dict[int, dt.datetime], key: int, at: dt.datetime) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import orjson
 from django.conf import settings
@@ -53,8 +53,8 @@ class HistoryFile:
         self._raw: IO[bytes] = path.open("rb")
         magic = self._raw.read(2)
         self._raw.seek(0)
-        self._text: IO[bytes] = (
-            cast(IO[bytes], gzip.GzipFile(fileobj=self._raw)) if magic == b"\x1f\x8b" else self._raw
+        self._text: IO[bytes] | gzip.GzipFile = (
+            gzip.GzipFile(fileobj=self._raw) if magic == b"\x1f\x8b" else self._raw
         )
 
     def position(self) -> int:
@@ -107,6 +107,14 @@ def text(data: dict[str, Any], key: str, *, required: bool = True, max_length: i
     return result
 
 
+def code_of(value: Any) -> str:
+    """A reference as `text` reads it (1001 and " 1001 " are "1001"), for looking many up at
+    once before the lines are read one by one; "" when it cannot be one."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
+    return str(value).strip()
+
+
 _local_zone: zoneinfo.ZoneInfo | None = None
 
 
@@ -139,8 +147,12 @@ def money(data: dict[str, Any], key: str, *, positive: bool = True) -> Decimal:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
         raise LineError(f"{key}: {value!r} is not an amount") from None
-    if not amount.is_finite() or (positive and amount <= 0) or amount < 0:
+    if not amount.is_finite():
+        raise LineError(f"{key}: {value!r} is not an amount")
+    if positive and amount <= 0:
         raise LineError(f"{key}: {value!r} must be more than zero")
+    if amount < 0:
+        raise LineError(f"{key}: {value!r} must not be negative")
     if amount >= Decimal("1e12"):
         raise LineError(f"{key}: {value!r} is too large")
     return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import zlib
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -31,9 +32,11 @@ class Command(BaseCommand):
             raise CommandError("--batch must be at least 1")
         history = HistoryFile(path)
         progress = _progress_bar if sys.stderr.isatty() else None
+        # A truncated or damaged .gz, a file that went away: said in one line; what the
+        # batches before committed stays, and a rerun of the whole file goes on from there.
         try:
             report = history_import(history, batch_lines=options["batch"], progress=progress)
-        except (OSError, EOFError) as error:  # a truncated .gz, a file that went away
+        except (OSError, EOFError, zlib.error) as error:
             raise CommandError(f"{path}: {error}") from None
         finally:
             history.close()
