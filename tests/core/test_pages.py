@@ -35,7 +35,7 @@ def menu_labels(page: str) -> list[str]:
                 "应收账款",
                 "提成",
                 "销售报表",
-                "Field",  # 外勤: translated at merge time
+                "外勤",
                 "撞单申诉",
                 "飞单风险",
                 "关键客户",
@@ -56,14 +56,14 @@ def menu_labels(page: str) -> list[str]:
                 "客户",
                 "公海",
                 "客户查询",
-                "My day",  # 我的外勤: translated at merge time
+                "我的外勤",
                 "报价",
                 "订单",
                 "产品",
                 "应收账款",
                 "提成",
                 "销售报表",
-                "Field",  # 外勤: translated at merge time
+                "外勤",
                 "撞单申诉",
                 "飞单风险",
                 "关键客户",
@@ -82,7 +82,7 @@ def menu_labels(page: str) -> list[str]:
                 "客户",
                 "公海",
                 "客户查询",
-                "My day",  # 我的外勤: translated at merge time
+                "我的外勤",
                 "报价",
                 "订单",
                 "产品",

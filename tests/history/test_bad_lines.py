@@ -248,6 +248,7 @@ def test_a_bad_line_is_reported_and_nothing_of_it_written(import_history, line, 
     assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {
         "customers.FollowUp": 2,
         "history.ImportedLine": 2,
+        "history.ImportRun": 1,
         "audit.AuditEvent": 1,
     }
     assert tables()["sales.Quote"] == quotes_before

@@ -76,6 +76,7 @@ def test_a_later_export_adds_only_its_new_lines(history, import_history):
         "customers.FollowUp": 1,
         "audit.AccessEvent": 1,
         "history.ImportedLine": 3,
+        "history.ImportRun": 1,  # the run that brought them, with their span of time
         "audit.AuditEvent": 1,  # the one batch that wrote something
     }
     order = Order.objects.get(number=deal["order"])

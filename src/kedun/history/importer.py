@@ -1162,6 +1162,8 @@ class _Importer:
     def _run_update(self, imported: int) -> None:
         """This run's record, in the batch's transaction: what came in and when it happened."""
         times = [at for at in (self.batch_earliest, self.batch_latest) if at is not None]
+        if self.run is None and not imported:
+            return  # nothing new: the same file again leaves no trace
         if self.run is None:
             self.run = ImportRun.objects.create(
                 started_at=self.now, updated_at=clock.now(), file=self.file
