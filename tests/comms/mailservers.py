@@ -269,7 +269,7 @@ class SmtpServer:
         def authenticator(server, session, envelope, mechanism, auth_data):
             login = auth_data.login.decode()
             ok = dovecot.users.get(login) == auth_data.password.decode()
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         self.port = free_port()
         self.relay = _Relay(dovecot)
