@@ -514,6 +514,7 @@ class SmsTemplate(models.Model):
 
 
 class SmsStatus(models.TextChoices):
+    QUEUED = "queued", _("Being sent")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
 

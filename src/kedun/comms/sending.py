@@ -284,11 +284,13 @@ def _copy_to_sent(mailbox: Mailbox, password: str, raw: bytes) -> None:
     """What the rep's own mail client shows: the message in Sent. Best effort — the archive has
     it already, and the next sync finds this copy stored (same Message-ID)."""
     endpoint = Endpoint(mailbox.imap_host, mailbox.imap_port, mailbox.imap_security)
-    with contextlib.suppress(MailServerError, OSError):
-        with imap_session(endpoint, login=mailbox.login, password=password) as box:
-            sent = folders_find(box).get("sent")
-            if sent:
-                box.append(raw, sent, dt=clock.now(), flag_set=["\\Seen"])
+    with (
+        contextlib.suppress(MailServerError, OSError),
+        imap_session(endpoint, login=mailbox.login, password=password) as box,
+    ):
+        sent = folders_find(box).get("sent")
+        if sent:
+            box.append(raw, sent, dt=clock.now(), flag_set=["\\Seen"])
 
 
 def mail_send(*, actor: User, **compose: Any) -> Message:
