@@ -20,19 +20,25 @@ from rest_framework.views import APIView
 
 from kedun.core.errors import Forbidden, NotFound
 from kedun.core.pagination import Pagination
+from kedun.customers import contact_identity
+from kedun.customers.access import ContactAccess, contact_access
 from kedun.customers.selectors import customer_get_for_viewer
 from kedun.org.access import acting_user
 from kedun.org.models import User
+from kedun.sales.selectors import quote_get_for_viewer
 
-from .downloads import attachment_open
+from .documents import document_create, document_get_for_viewer, document_version_add, documents_of
+from .downloads import attachment_open, version_open
 from .mailboxes import CONFIGURING_ROLES, MailboxSettings, mailbox_add, mailbox_update
-from .models import Competitor, Mailbox, MessageOwner, Security
+from .models import Competitor, DocumentKind, Mailbox, MessageOwner, Security, SmsTemplate
 from .presentation import ShownMessage
 from .problems import problem_text
+from .quote_pdf import quote_pdf_store
 from .reading import customer_mail_shown, own_mail_shown, thread_shown
 from .selectors import customer_messages, deleted_mail_in_scope, mail_of
 from .sending import Upload, mail_send, mailbox_of
 from .services import competitor_save, message_hide, message_restore
+from .sms import sms_of_customer, sms_send, sms_template_save
 from .sync import mailbox_sync
 
 PAGE = [OpenApiParameter("page", int), OpenApiParameter("page_size", int)]
@@ -422,3 +428,233 @@ class CompetitorListApi(APIView):
             domains=form.validated_data["domains"],
         )
         return Response(CompetitorOutput(competitor).data, status=status.HTTP_201_CREATED)
+
+
+# -- documents ----------------------------------------------------------------------------------
+
+
+class DocumentVersionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.IntegerField()
+    filename = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    note = serializers.CharField()
+    uploaded_by = serializers.CharField(source="uploaded_by.username")
+    uploaded_at = serializers.DateTimeField()
+    downloads = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    def get_downloads(self, version: Any) -> list[dict[str, Any]]:
+        return [
+            {"user": d.user.username, "at": d.at.isoformat(), "preview": d.preview}
+            for d in version.downloads.select_related("user").order_by("at")
+        ]
+
+    def get_url(self, version: Any) -> str:
+        return f"/api/v1/documents/versions/{version.pk}/download/"
+
+
+class DocumentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    kind = serializers.CharField()
+    customer = serializers.IntegerField(source="customer_id")
+    order = serializers.IntegerField(source="order_id", allow_null=True)
+    quote = serializers.IntegerField(source="quote_id", allow_null=True)
+    deleted = serializers.SerializerMethodField()
+    versions = serializers.SerializerMethodField()
+
+    def get_deleted(self, document: Any) -> bool:
+        return document.hidden_at is not None
+
+    def get_versions(self, document: Any) -> list[dict[str, Any]]:
+        versions = document.versions.select_related("uploaded_by").order_by("number")
+        return DocumentVersionOutput(versions, many=True).data
+
+
+class DocumentInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    kind = serializers.ChoiceField(DocumentKind.choices)
+    order = serializers.IntegerField(required=False, allow_null=True, default=None)
+    note = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
+    file = serializers.FileField()
+
+
+class VersionInput(serializers.Serializer):
+    note = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
+    file = serializers.FileField()
+
+
+def _upload(file: Any) -> Upload:
+    return Upload(file.name, file.content_type or "application/octet-stream", file.read())
+
+
+class CustomerDocumentsApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses=DocumentOutput(many=True), summary="A customer's documents")
+    def get(self, request: Request, customer_id: int) -> Response:
+        viewer = acting_user(request)
+        customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
+        return Response(
+            DocumentOutput(documents_of(viewer=viewer, customer=customer), many=True).data
+        )
+
+    @extend_schema(request=DocumentInput, responses={201: DocumentOutput}, summary="Add a document")
+    def post(self, request: Request, customer_id: int) -> Response:
+        viewer = acting_user(request)
+        customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
+        form = DocumentInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        document = document_create(
+            actor=viewer,
+            customer=customer,
+            title=data["title"],
+            kind=data["kind"],
+            upload=_upload(data["file"]),
+            note=data["note"],
+            order_id=data["order"],
+        )
+        return Response(DocumentOutput(document).data, status=status.HTTP_201_CREATED)
+
+
+class DocumentVersionsApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses=DocumentOutput, summary="A document with its versions and downloads")
+    def get(self, request: Request, document_pk: int) -> Response:
+        document = document_get_for_viewer(viewer=acting_user(request), document_pk=document_pk)
+        return Response(DocumentOutput(document).data)
+
+    @extend_schema(
+        request=VersionInput, responses={201: DocumentVersionOutput}, summary="Add a version"
+    )
+    def post(self, request: Request, document_pk: int) -> Response:
+        viewer = acting_user(request)
+        document = document_get_for_viewer(viewer=viewer, document_pk=document_pk)
+        form = VersionInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        version = document_version_add(
+            actor=viewer,
+            document=document,
+            upload=_upload(form.validated_data["file"]),
+            note=form.validated_data["note"],
+        )
+        return Response(DocumentVersionOutput(version).data, status=status.HTTP_201_CREATED)
+
+
+class DocumentDownloadApi(APIView):
+    @extend_schema(
+        responses={(200, "application/octet-stream"): bytes},
+        summary="Download a document version (logged)",
+    )
+    def get(self, request: Request, version_pk: int) -> FileResponse:
+        return version_open(viewer=acting_user(request), version_pk=version_pk)
+
+
+class QuotePdfApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: DocumentVersionOutput},
+        summary="Generate the quote's PDF and store it as a document version",
+    )
+    def post(self, request: Request, quote_id: int) -> Response:
+        viewer = acting_user(request)
+        quote = quote_get_for_viewer(viewer=viewer, quote_id=quote_id)
+        version = quote_pdf_store(actor=viewer, quote=quote)
+        return Response(DocumentVersionOutput(version).data, status=status.HTTP_201_CREATED)
+
+
+# -- SMS ------------------------------------------------------------------------------------------
+
+
+class SmsOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    phone = serializers.SerializerMethodField()
+    text = serializers.CharField()
+    status = serializers.CharField()
+    error = serializers.CharField()
+    template = serializers.CharField(source="template.name", default=None)
+    sender = serializers.CharField(source="sender.username")
+    sent_at = serializers.DateTimeField()
+
+    def get_phone(self, message: Any) -> str:
+        masked = self.context.get("masked", True)
+        return contact_identity.mask_phone(message.phone) if masked else message.phone
+
+
+class SmsInput(serializers.Serializer):
+    phone = serializers.CharField(max_length=40)
+    text = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+    template = serializers.IntegerField(required=False, allow_null=True, default=None)
+    variables = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+
+
+class CustomerSmsApi(APIView):
+    @extend_schema(parameters=PAGE, responses=SmsOutput(many=True), summary="A customer's SMS")
+    def get(self, request: Request, customer_id: int) -> Response:
+        viewer = acting_user(request)
+        customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
+        masked = contact_access(viewer=viewer, customer=customer) != ContactAccess.FULL
+        paginator, page = _page(request, self, sms_of_customer(customer))
+        data = SmsOutput(page, many=True, context={"masked": masked}).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(
+        request=SmsInput, responses={201: SmsOutput}, summary="Send an SMS to the customer"
+    )
+    def post(self, request: Request, customer_id: int) -> Response:
+        viewer = acting_user(request)
+        customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
+        form = SmsInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        template = None
+        if data["template"]:
+            template = SmsTemplate.objects.filter(pk=data["template"]).first()
+            if template is None:
+                raise NotFound()
+        message = sms_send(
+            actor=viewer,
+            customer=customer,
+            phone=data["phone"],
+            text=data["text"],
+            template=template,
+            variables=data["variables"],
+        )
+        return Response(
+            SmsOutput(message, context={"masked": False}).data, status=status.HTTP_201_CREATED
+        )
+
+
+class SmsTemplateOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    text = serializers.CharField()
+    provider_code = serializers.CharField()
+    active = serializers.BooleanField()
+
+
+class SmsTemplatesApi(APIView):
+    @extend_schema(responses=SmsTemplateOutput(many=True), summary="SMS templates")
+    def get(self, request: Request) -> Response:
+        acting_user(request)
+        return Response(SmsTemplateOutput(SmsTemplate.objects.order_by("name"), many=True).data)
+
+    @extend_schema(
+        request=SmsTemplateOutput, responses={201: SmsTemplateOutput}, summary="Add a template"
+    )
+    def post(self, request: Request) -> Response:
+        form = SmsTemplateOutput(data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        template = sms_template_save(
+            actor=acting_user(request),
+            name=data.get("name", ""),
+            text=data.get("text", ""),
+            provider_code=data.get("provider_code", ""),
+            active=data.get("active", True),
+        )
+        return Response(SmsTemplateOutput(template).data, status=status.HTTP_201_CREATED)

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from kedun.audit import api as audit_api
 from kedun.audit import views as audit_views
+from kedun.comms import urls as comms_urls
 from kedun.core import views as core_views
 from kedun.customers import api as customers_api
 from kedun.customers import views as customers_views
@@ -217,6 +218,7 @@ api_v1 = [
         name="api-notification-list",
     ),
     path("audit/events/", audit_api.AuditEventListApi.as_view(), name="api-audit-list"),
+    *comms_urls.api_v1,
     path("health/", jobs_api.HealthApi.as_view(), name="api-health"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -307,6 +309,7 @@ urlpatterns = [
     path("sales/settings/duties/", sales_views.duties_view, name="sales-duties"),
     path("sales/settings/rep-terms/", sales_views.rep_terms_view, name="rep-terms"),
     path("audit/", audit_views.audit_list, name="audit-list"),
+    *comms_urls.pages,
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include(api_v1)),

@@ -100,11 +100,15 @@ class TimelineEntry:
     who: str
     text: str
     contact: str = ""
+    url: str = ""
+    attachments: tuple[str, ...] = ()
 
 
-def customer_timeline(*, customer: Customer, masked: bool) -> list[TimelineEntry]:
+def customer_timeline(
+    *, customer: Customer, masked: bool, viewer: User | None = None
+) -> list[TimelineEntry]:
     """What happened with the customer, newest first: registration, collaboration notes,
-    needs. Contacts typed into notes are contact data, masked like the rest."""
+    needs, mail and SMS. Contacts typed into notes are contact data, masked like the rest."""
     entries = [
         TimelineEntry(
             customer.registered_at, "registered", customer.registered_by.display_name, customer.name
@@ -129,7 +133,22 @@ def customer_timeline(*, customer: Customer, masked: bool) -> list[TimelineEntry
                 note.created_at, "collaboration_note", note.author.display_name, text, contact
             )
         )
+    if viewer is not None:
+        entries += _comms_entries(customer=customer, masked=masked, viewer=viewer)
     return sorted(entries, key=lambda e: e.at, reverse=True)
+
+
+def _comms_entries(*, customer: Customer, masked: bool, viewer: User) -> list[TimelineEntry]:
+    """Mail and SMS (comms builds them; imported here, as comms builds on customers)."""
+    from kedun.comms.card import mail_timeline_entries, sms_timeline_entries
+
+    found = [
+        *mail_timeline_entries(viewer=viewer, customer=customer, masked=masked),
+        *sms_timeline_entries(customer=customer, masked=masked),
+    ]
+    return [
+        TimelineEntry(e.at, e.kind, e.who, e.text, e.contact, e.url, e.attachments) for e in found
+    ]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from kedun.comms.card import customer_comms_context
 from kedun.core.errors import DomainError
 from kedun.lifecycle.views import customer_lifecycle_action, customer_lifecycle_context
 from kedun.org.models import Department, User
@@ -138,7 +139,8 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "data": contact_data(customer, masked=not unmasked),
             "can_reveal": access == ContactAccess.REVEALABLE and not unmasked,
             "can_quote": may_quote_for(viewer, customer),
-            "timeline": customer_timeline(customer=customer, masked=not unmasked),
+            "timeline": customer_timeline(customer=customer, masked=not unmasked, viewer=viewer),
+            "comms": customer_comms_context(viewer=viewer, customer=customer, masked=not unmasked),
             **customer_lifecycle_context(request, viewer=viewer, customer=customer, bound=bound),
         },
     )

@@ -6,272 +6,630 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('comms', '0001_messages_competitors'),
-        ('customers', '0011_customer_location_and_contact_changes'),
-        ('sales', '0009_drop_order_line_product_index'),
+        ("comms", "0001_messages_competitors"),
+        ("customers", "0011_customer_location_and_contact_changes"),
+        ("sales", "0009_drop_order_line_product_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='parse_problem',
-            field=models.CharField(blank=True, default='', max_length=500),
+            model_name="message",
+            name="parse_problem",
+            field=models.CharField(blank=True, default="", max_length=500),
         ),
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('kind', models.CharField(choices=[('contract', 'Contract'), ('quote', 'Quote'), ('spec', 'Specification'), ('other', 'Other')], max_length=10, verbose_name='type')),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('hidden_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.customer')),
-                ('hidden_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sales.order')),
-                ('quote', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sales.quote')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("contract", "Contract"),
+                            ("quote", "Quote"),
+                            ("spec", "Specification"),
+                            ("other", "Other"),
+                        ],
+                        max_length=10,
+                        verbose_name="type",
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                ("hidden_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "hidden_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="sales.order",
+                    ),
+                ),
+                (
+                    "quote",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="sales.quote",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'document',
+                "verbose_name": "document",
             },
         ),
         migrations.CreateModel(
-            name='DocumentVersion',
+            name="DocumentVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='version')),
-                ('filename', models.CharField(max_length=300, verbose_name='file name')),
-                ('content_type', models.CharField(max_length=150)),
-                ('size', models.PositiveIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('file', models.FileField(max_length=300, upload_to='')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
-                ('uploaded_at', models.DateTimeField()),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='comms.document')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(verbose_name="version")),
+                ("filename", models.CharField(max_length=300, verbose_name="file name")),
+                ("content_type", models.CharField(max_length=150)),
+                ("size", models.PositiveIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("file", models.FileField(max_length=300, upload_to="")),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="note")),
+                ("uploaded_at", models.DateTimeField()),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="comms.document",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'document version',
+                "verbose_name": "document version",
             },
         ),
         migrations.CreateModel(
-            name='DocumentDownload',
+            name="DocumentDownload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('ip', models.CharField(blank=True, max_length=45)),
-                ('preview', models.BooleanField(default=False)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='downloads', to='comms.documentversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("ip", models.CharField(blank=True, max_length=45)),
+                ("preview", models.BooleanField(default=False)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="downloads",
+                        to="comms.documentversion",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Mailbox',
+            name="Mailbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(max_length=254, unique=True, verbose_name='address')),
-                ('imap_host', models.CharField(max_length=200, verbose_name='IMAP server')),
-                ('imap_port', models.PositiveIntegerField(verbose_name='IMAP port')),
-                ('imap_security', models.CharField(choices=[('ssl', 'SSL/TLS'), ('starttls', 'STARTTLS'), ('none', 'None (plain text)')], default='ssl', max_length=8, verbose_name='IMAP security')),
-                ('smtp_host', models.CharField(max_length=200, verbose_name='SMTP server')),
-                ('smtp_port', models.PositiveIntegerField(verbose_name='SMTP port')),
-                ('smtp_security', models.CharField(choices=[('ssl', 'SSL/TLS'), ('starttls', 'STARTTLS'), ('none', 'None (plain text)')], default='ssl', max_length=8, verbose_name='SMTP security')),
-                ('login', models.CharField(max_length=254, verbose_name='login')),
-                ('password_encrypted', models.TextField()),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('new', 'Not synced yet'), ('ok', 'OK'), ('warning', 'Synced, with problems'), ('error', 'Failed')], default='new', max_length=8, verbose_name='status')),
-                ('status_counts', models.JSONField(blank=True, default=dict)),
-                ('status_problems', models.JSONField(blank=True, default=list)),
-                ('status_at', models.DateTimeField(blank=True, null=True)),
-                ('synced_at', models.DateTimeField(blank=True, null=True, verbose_name='last successful sync')),
-                ('sync_holder', models.CharField(blank=True, max_length=200)),
-                ('sync_lease_until', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("address", models.CharField(max_length=254, unique=True, verbose_name="address")),
+                ("imap_host", models.CharField(max_length=200, verbose_name="IMAP server")),
+                ("imap_port", models.PositiveIntegerField(verbose_name="IMAP port")),
+                (
+                    "imap_security",
+                    models.CharField(
+                        choices=[
+                            ("ssl", "SSL/TLS"),
+                            ("starttls", "STARTTLS"),
+                            ("none", "None (plain text)"),
+                        ],
+                        default="ssl",
+                        max_length=8,
+                        verbose_name="IMAP security",
+                    ),
+                ),
+                ("smtp_host", models.CharField(max_length=200, verbose_name="SMTP server")),
+                ("smtp_port", models.PositiveIntegerField(verbose_name="SMTP port")),
+                (
+                    "smtp_security",
+                    models.CharField(
+                        choices=[
+                            ("ssl", "SSL/TLS"),
+                            ("starttls", "STARTTLS"),
+                            ("none", "None (plain text)"),
+                        ],
+                        default="ssl",
+                        max_length=8,
+                        verbose_name="SMTP security",
+                    ),
+                ),
+                ("login", models.CharField(max_length=254, verbose_name="login")),
+                ("password_encrypted", models.TextField()),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "Not synced yet"),
+                            ("ok", "OK"),
+                            ("warning", "Synced, with problems"),
+                            ("error", "Failed"),
+                        ],
+                        default="new",
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                ("status_counts", models.JSONField(blank=True, default=dict)),
+                ("status_problems", models.JSONField(blank=True, default=list)),
+                ("status_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "synced_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="last successful sync"
+                    ),
+                ),
+                ("sync_holder", models.CharField(blank=True, max_length=200)),
+                ("sync_lease_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'mailbox',
+                "verbose_name": "mailbox",
             },
         ),
         migrations.AddField(
-            model_name='messageowner',
-            name='mailbox',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='comms.mailbox'),
+            model_name="messageowner",
+            name="mailbox",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="comms.mailbox",
+            ),
         ),
         migrations.CreateModel(
-            name='MailDraft',
+            name="MailDraft",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('to', models.TextField(verbose_name='to')),
-                ('cc', models.TextField(blank=True, verbose_name='cc')),
-                ('bcc', models.TextField(blank=True, verbose_name='bcc')),
-                ('subject', models.CharField(blank=True, max_length=1000, verbose_name='subject')),
-                ('body', models.TextField(blank=True, verbose_name='message')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('failed', 'Not sent'), ('sent', 'Sent')], default='draft', max_length=8)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.customer')),
-                ('mailbox', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='comms.mailbox')),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='comms.message')),
-                ('reply_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='comms.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("to", models.TextField(verbose_name="to")),
+                ("cc", models.TextField(blank=True, verbose_name="cc")),
+                ("bcc", models.TextField(blank=True, verbose_name="bcc")),
+                ("subject", models.CharField(blank=True, max_length=1000, verbose_name="subject")),
+                ("body", models.TextField(blank=True, verbose_name="message")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("failed", "Not sent"), ("sent", "Sent")],
+                        default="draft",
+                        max_length=8,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="comms.mailbox",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="comms.message",
+                    ),
+                ),
+                (
+                    "reply_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="comms.message",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'draft',
+                "verbose_name": "draft",
             },
         ),
         migrations.CreateModel(
-            name='DraftAttachment',
+            name="DraftAttachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(max_length=300)),
-                ('content_type', models.CharField(max_length=150)),
-                ('size', models.PositiveIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('file', models.FileField(max_length=300, upload_to='')),
-                ('draft', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='comms.maildraft')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("filename", models.CharField(max_length=300)),
+                ("content_type", models.CharField(max_length=150)),
+                ("size", models.PositiveIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("file", models.FileField(max_length=300, upload_to="")),
+                (
+                    "draft",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="comms.maildraft",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MailFolder',
+            name="MailFolder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('inbox', 'Inbox'), ('sent', 'Sent')], max_length=8)),
-                ('name', models.CharField(max_length=500)),
-                ('uidvalidity', models.BigIntegerField(blank=True, null=True)),
-                ('last_uid', models.BigIntegerField(default=0)),
-                ('synced_at', models.DateTimeField(blank=True, null=True)),
-                ('mailbox', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='folders', to='comms.mailbox')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(choices=[("inbox", "Inbox"), ("sent", "Sent")], max_length=8),
+                ),
+                ("name", models.CharField(max_length=500)),
+                ("uidvalidity", models.BigIntegerField(blank=True, null=True)),
+                ("last_uid", models.BigIntegerField(default=0)),
+                ("synced_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="folders",
+                        to="comms.mailbox",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SmsTemplate',
+            name="SmsTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('text', models.TextField(verbose_name='text')),
-                ('provider_code', models.CharField(blank=True, max_length=100, verbose_name='provider template code')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField()),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                ("text", models.TextField(verbose_name="text")),
+                (
+                    "provider_code",
+                    models.CharField(
+                        blank=True, max_length=100, verbose_name="provider template code"
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField()),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SMS template',
+                "verbose_name": "SMS template",
             },
         ),
         migrations.CreateModel(
-            name='SmsMessage',
+            name="SmsMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(max_length=20, verbose_name='phone')),
-                ('text', models.TextField(verbose_name='text')),
-                ('status', models.CharField(choices=[('queued', 'Being sent'), ('sent', 'Sent'), ('failed', 'Failed')], max_length=8, verbose_name='status')),
-                ('error', models.TextField(blank=True)),
-                ('provider_reference', models.CharField(blank=True, max_length=200)),
-                ('backend', models.CharField(max_length=20)),
-                ('sent_at', models.DateTimeField()),
-                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.customer')),
-                ('sender', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('template', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='comms.smstemplate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phone", models.CharField(max_length=20, verbose_name="phone")),
+                ("text", models.TextField(verbose_name="text")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Being sent"), ("sent", "Sent"), ("failed", "Failed")],
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("provider_reference", models.CharField(blank=True, max_length=200)),
+                ("backend", models.CharField(max_length=20)),
+                ("sent_at", models.DateTimeField()),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "sender",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="comms.smstemplate",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SMS',
+                "verbose_name": "SMS",
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('filename', models.CharField(max_length=300, verbose_name='file name')),
-                ('content_type', models.CharField(max_length=150)),
-                ('size', models.PositiveIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('file', models.FileField(max_length=300, upload_to='')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='comms.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("filename", models.CharField(max_length=300, verbose_name="file name")),
+                ("content_type", models.CharField(max_length=150)),
+                ("size", models.PositiveIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("file", models.FileField(max_length=300, upload_to="")),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="comms.message",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attachment',
-                'indexes': [models.Index(fields=['sha256'], name='attachment_sha_idx')],
-                'constraints': [models.UniqueConstraint(fields=('message', 'position'), name='attachment_once')],
+                "verbose_name": "attachment",
+                "indexes": [models.Index(fields=["sha256"], name="attachment_sha_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("message", "position"), name="attachment_once")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=models.Index(fields=['customer', 'updated_at'], name='document_customer_idx'),
+            model_name="document",
+            index=models.Index(fields=["customer", "updated_at"], name="document_customer_idx"),
         ),
         migrations.AddConstraint(
-            model_name='document',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['contract', 'quote', 'spec', 'other'])), name='document_kind_known'),
+            model_name="document",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["contract", "quote", "spec", "other"])),
+                name="document_kind_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='document',
-            constraint=models.UniqueConstraint(condition=models.Q(('quote__isnull', False)), fields=('quote',), name='document_one_per_quote'),
+            model_name="document",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("quote__isnull", False)),
+                fields=("quote",),
+                name="document_one_per_quote",
+            ),
         ),
         migrations.AddIndex(
-            model_name='documentversion',
-            index=models.Index(fields=['sha256'], name='document_version_sha_idx'),
+            model_name="documentversion",
+            index=models.Index(fields=["sha256"], name="document_version_sha_idx"),
         ),
         migrations.AddConstraint(
-            model_name='documentversion',
-            constraint=models.UniqueConstraint(fields=('document', 'number'), name='document_version_once'),
+            model_name="documentversion",
+            constraint=models.UniqueConstraint(
+                fields=("document", "number"), name="document_version_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='documentversion',
-            constraint=models.CheckConstraint(condition=models.Q(('number__gte', 1)), name='document_version_positive'),
+            model_name="documentversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("number__gte", 1)), name="document_version_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='documentdownload',
-            index=models.Index(fields=['version', 'at'], name='document_download_idx'),
+            model_name="documentdownload",
+            index=models.Index(fields=["version", "at"], name="document_download_idx"),
         ),
         migrations.AddConstraint(
-            model_name='mailbox',
-            constraint=models.CheckConstraint(condition=models.Q(('imap_security__in', ['ssl', 'starttls', 'none']), ('smtp_security__in', ['ssl', 'starttls', 'none'])), name='mailbox_security_known'),
+            model_name="mailbox",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("imap_security__in", ["ssl", "starttls", "none"]),
+                    ("smtp_security__in", ["ssl", "starttls", "none"]),
+                ),
+                name="mailbox_security_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mailbox',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['new', 'ok', 'warning', 'error'])), name='mailbox_status_known'),
+            model_name="mailbox",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["new", "ok", "warning", "error"])),
+                name="mailbox_status_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mailbox',
-            constraint=models.CheckConstraint(condition=models.Q(('imap_port__gte', 1), ('imap_port__lte', 65535), ('smtp_port__gte', 1), ('smtp_port__lte', 65535)), name='mailbox_ports_valid'),
+            model_name="mailbox",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("imap_port__gte", 1),
+                    ("imap_port__lte", 65535),
+                    ("smtp_port__gte", 1),
+                    ("smtp_port__lte", 65535),
+                ),
+                name="mailbox_ports_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='maildraft',
-            index=models.Index(fields=['author', 'status', 'updated_at'], name='mail_draft_idx'),
+            model_name="maildraft",
+            index=models.Index(fields=["author", "status", "updated_at"], name="mail_draft_idx"),
         ),
         migrations.AddConstraint(
-            model_name='maildraft',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'failed', 'sent'])), name='mail_draft_status_known'),
+            model_name="maildraft",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["draft", "failed", "sent"])),
+                name="mail_draft_status_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='maildraft',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('message__isnull', False), ('status', 'sent')), models.Q(models.Q(('status', 'sent'), _negated=True), ('message__isnull', True)), _connector='OR'), name='mail_draft_sent_has_message'),
+            model_name="maildraft",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("message__isnull", False), ("status", "sent")),
+                    models.Q(
+                        models.Q(("status", "sent"), _negated=True), ("message__isnull", True)
+                    ),
+                    _connector="OR",
+                ),
+                name="mail_draft_sent_has_message",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mailfolder',
-            constraint=models.UniqueConstraint(fields=('mailbox', 'role'), name='mail_folder_once'),
+            model_name="mailfolder",
+            constraint=models.UniqueConstraint(fields=("mailbox", "role"), name="mail_folder_once"),
         ),
         migrations.AddConstraint(
-            model_name='mailfolder',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['inbox', 'sent'])), name='mail_folder_role_known'),
+            model_name="mailfolder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role__in", ["inbox", "sent"])), name="mail_folder_role_known"
+            ),
         ),
         migrations.AddIndex(
-            model_name='smsmessage',
-            index=models.Index(fields=['customer', 'sent_at'], name='sms_customer_idx'),
+            model_name="smsmessage",
+            index=models.Index(fields=["customer", "sent_at"], name="sms_customer_idx"),
         ),
         migrations.AddIndex(
-            model_name='smsmessage',
-            index=models.Index(fields=['sender', 'sent_at'], name='sms_sender_idx'),
+            model_name="smsmessage",
+            index=models.Index(fields=["sender", "sent_at"], name="sms_sender_idx"),
         ),
         migrations.AddConstraint(
-            model_name='smsmessage',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['queued', 'sent', 'failed'])), name='sms_status_known'),
+            model_name="smsmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["queued", "sent", "failed"])),
+                name="sms_status_known",
+            ),
         ),
     ]
