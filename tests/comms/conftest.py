@@ -84,3 +84,25 @@ def corpus(name: str, **replace: str) -> bytes:
     for old, new in replace.items():
         raw = raw.replace(old.encode(), new.encode())
     return raw
+
+
+def store(raw: bytes, *, owner, source: str = "imap", sent_by=None):
+    """Archive a message as the sync would (no IMAP needed): returns the Message."""
+    import datetime as dt
+
+    from django.db import transaction
+
+    from kedun.comms.archive import Incoming, messages_store
+    from kedun.comms.matching import AddressBook
+    from kedun.comms.mime import message_parse
+
+    parsed = message_parse(raw, received_at=dt.datetime(2027, 3, 1, tzinfo=dt.UTC))
+    with transaction.atomic():
+        outcome = messages_store(
+            incoming=[Incoming(raw=raw, parsed=parsed)],
+            source=source,
+            book=AddressBook(),
+            owner_id=owner.pk if owner else None,
+            sender_id=sent_by.pk if sent_by else None,
+        )
+    return (outcome.stored or outcome.already)[0]

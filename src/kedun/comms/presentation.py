@@ -50,6 +50,7 @@ def message_shown(
     book: AddressBook,
     deletions: list[Deletion] | None = None,
     show_bcc: bool = False,
+    names: list[str] | tuple[str, ...] = (),
 ) -> ShownMessage:
     by_role: dict[str, list[ShownAddress]] = {"from": [], "to": [], "cc": [], "bcc": []}
     for row in message.addresses.all():
@@ -68,7 +69,7 @@ def message_shown(
         cc=by_role["cc"],
         bcc=by_role["bcc"] if show_bcc and not masked else [],
         sent_at=message.sent_at,
-        body=text_shown(message.body_text, masked=masked, book=book),
+        body=text_shown(message.body_text, masked=masked, book=book, names=names),
         attachments=list(message.attachments.all()),
         masked=masked,
         parse_problem=message.parse_problem,

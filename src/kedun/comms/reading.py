@@ -14,6 +14,7 @@ from .models import Message, MessageCustomer, MessageOwner
 from .presentation import ShownMessage, message_shown
 from .selectors import (
     MessageAccess,
+    contact_names_of,
     deletions_of,
     masked_for,
     message_access,
@@ -64,6 +65,7 @@ def customer_mail_shown(
                 book=book,
                 deletions=deletions.get(message.pk, []),
                 show_bcc=message.pk in own,
+                names=contact_names_of(links[message.pk] | {customer.pk}) if masked else (),
             )
         )
     return shown
@@ -94,6 +96,7 @@ def thread_shown(
             book=book,
             deletions=item.deletions,
             show_bcc=item.own_row is not None,
+            names=contact_names_of(links[item.message.pk]),
         )
         for item in thread
     ]

@@ -228,10 +228,23 @@ def address_shown(address: str, *, masked: bool, book: AddressBook) -> str:
     return contact_identity.mask_email(address)
 
 
-def text_shown(text: str, *, masked: bool, book: AddressBook) -> str:
-    """A message's text as a masked viewer may read it: addresses and numbers masked."""
+def contact_names_of(customer_ids: set[int]) -> list[str]:
+    """The names of the customers' contacts: contact data, masked in the texts of their mail."""
+    from kedun.customers.models import Contact
+
+    names = Contact.objects.filter(customer_id__in=customer_ids).values_list("name", flat=True)
+    return sorted({n.strip() for n in names if len(n.strip()) >= 2}, key=len, reverse=True)
+
+
+def text_shown(
+    text: str, *, masked: bool, book: AddressBook, names: list[str] | tuple[str, ...] = ()
+) -> str:
+    """A message's text as a masked viewer may read it: addresses, numbers and the contacts'
+    names masked."""
     if not masked:
         return text
+    for name in names:
+        text = text.replace(name, contact_identity.mask_text(name, keep=1))
     text = _EMAIL_RE.sub(lambda m: address_shown(m.group(0).lower(), masked=True, book=book), text)
     return _DIGITS_RE.sub(_mask_digits, text)
 
