@@ -38,7 +38,7 @@ def thread(cast, hengda):
 
 
 def test_a_customers_messages_in_the_api(cast, hengda, thread, api_client):
-    question, reply = thread
+    _question, _reply = thread
     api_client.force_authenticate(cast.east_rep)
     body = api_client.get(f"/api/v1/customers/{hengda.pk}/messages/").json()
     assert body["count"] == 2
@@ -50,7 +50,7 @@ def test_a_customers_messages_in_the_api(cast, hengda, thread, api_client):
     assert newest["cc"] == ["boss@kedun.test"]
     assert newest["deleted"] is False
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    assert [(a["filename"], a["sha256"]) for a in newest["attachments"]][0] == (
+    assert next((a["filename"], a["sha256"]) for a in newest["attachments"]) == (
         "报价单-2027.pdf",
         hashlib.sha256(pdf).hexdigest(),
     )
@@ -58,7 +58,7 @@ def test_a_customers_messages_in_the_api(cast, hengda, thread, api_client):
 
 
 def test_the_thread_page_shows_both_messages_in_order(cast, thread, client):
-    question, reply = thread
+    _question, reply = thread
     client.force_login(cast.east_rep)
     page = client.get(reverse("mail-thread", args=[reply.pk])).content.decode()
     assert page.index("王喆：堃哥说镕基路仓库下周到货") < page.index("王喆您好，报价见附件。")
