@@ -151,8 +151,14 @@ def messages_store(
         linked = set().union(
             *(customers_by_address[a] for role, a, _n in parsed.addresses if role in LINKED_ROLES)
         )
+        writers = customers_by_address.get(parsed.from_address, set())
         MessageCustomer.objects.bulk_create(
-            MessageCustomer(message=message, customer_id=customer_id, sent_at=parsed.sent_at)
+            MessageCustomer(
+                message=message,
+                customer_id=customer_id,
+                sent_at=parsed.sent_at,
+                from_customer=customer_id in writers,
+            )
             for customer_id in sorted(linked)
         )
         if linked:

@@ -121,6 +121,9 @@ class MessageCustomer(models.Model):
         "customers.Customer", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     sent_at = models.DateTimeField()
+    # The customer wrote it (its From is the customer's): customer mail, as opposed to mail to
+    # the customer — what a forward to a private address carries away.
+    from_customer = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["customer", "sent_at"], name="message_customer_idx")]

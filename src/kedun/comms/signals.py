@@ -53,9 +53,10 @@ def _customer_mail(
     shas = [a.sha256 for a in parsed.attachments if a.content_type != "message/rfc822"]
     if shas:
         received = (
-            MessageCustomer.objects.filter(message__attachments__sha256__in=shas)
+            MessageCustomer.objects.filter(
+                message__attachments__sha256__in=shas, from_customer=True
+            )
             .exclude(message__message_id=own_message_id)
-            .exclude(message__from_address__in=book.own_addresses())
             .values_list("customer_id", flat=True)
         )
         hits = set(received)
@@ -65,9 +66,9 @@ def _customer_mail(
     if parsed.is_forward:
         referred = [*parsed.references, parsed.in_reply_to]
         hits = set(
-            MessageCustomer.objects.filter(message__message_id__in=[r for r in referred if r])
-            .exclude(message__from_address__in=book.own_addresses())
-            .values_list("customer_id", flat=True)
+            MessageCustomer.objects.filter(
+                message__message_id__in=[r for r in referred if r], from_customer=True
+            ).values_list("customer_id", flat=True)
         )
         if hits:
             customers |= hits
@@ -147,7 +148,11 @@ def _material(
         ).values_list("sha256", "document__customer_id")
     )
     files = [
-        a for a in parsed.attachments if a.sha256 in generated or _QUOTE_NAME_RE.search(a.filename)
+        a
+        for a in parsed.attachments
+        # A forwarded message is not material of ours: forward_private covers it.
+        if a.content_type != "message/rfc822"
+        and (a.sha256 in generated or _QUOTE_NAME_RE.search(a.filename))
     ]
     if not files:
         return None
