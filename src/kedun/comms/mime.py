@@ -16,6 +16,7 @@ import binascii
 import datetime as dt
 import email
 import email.utils
+import functools
 import hashlib
 import html
 import quopri
@@ -94,6 +95,7 @@ class ParsedMessage:
         return [address for role, address, _name in self.addresses if role != "from"]
 
 
+@functools.lru_cache(maxsize=256)
 def codec_for(charset: str | None) -> str | None:
     """The codec to read a part labelled `charset` with; None when the label is unknown."""
     if not charset:
@@ -235,21 +237,28 @@ def subject_core(subject: str) -> str:
     return text.strip()
 
 
+@functools.lru_cache(maxsize=8192)
+def _address_list(value: str) -> tuple[tuple[str, str], ...]:
+    """(name, address) in a decoded header. Cached: a mailbox's own address and its regular
+    correspondents are in header after header."""
+    found = []
+    for name, raw in email.utils.getaddresses([value]):
+        address = normalize_email(raw) if raw else None
+        if address is not None:
+            found.append((name.strip().strip('"')[:200], address))
+    return tuple(found)
+
+
 def _addresses(message: EmailMessage, problems: list[str]) -> list[tuple[str, str, str]]:
     found: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str]] = set()
     for role, header in (("from", "From"), ("to", "To"), ("cc", "Cc"), ("bcc", "Bcc")):
-        values = [header_decode(v) for v in raw_headers(message, header)]
-        if not values:
-            continue
-        for name, raw in email.utils.getaddresses(values):
-            address = normalize_email(raw) if raw else None
-            if address is None:
-                continue
-            if (role, address) in seen:
-                continue
-            seen.add((role, address))
-            found.append((role, address, name.strip().strip('"')[:200]))
+        for value in raw_headers(message, header):
+            for name, address in _address_list(header_decode(value)):
+                if (role, address) in seen:
+                    continue
+                seen.add((role, address))
+                found.append((role, address, name))
     return found
 
 

@@ -28,7 +28,7 @@ from django.db.models import Q
 from kedun.audit.services import audit_record
 from kedun.core import clock
 
-from .archive import Incoming, messages_store
+from .archive import Incoming, files_write, messages_store
 from .imap import Endpoint, MailServerError, fetch_raw, folders_find, imap_session, uids_after
 from .matching import AddressBook
 from .mime import message_parse
@@ -200,64 +200,89 @@ def _folder_sync(
     batch_size = settings.KEDUN_MAIL_BATCH
     new_here = 0
     for start in range(0, len(uids), batch_size):
-        wanted = uids[start : start + batch_size]
-        fetched = fetch_raw(box, wanted)
-        if len(fetched) < len(wanted):
-            report.problems.append(
-                problem("vanished", folder=name, count=len(wanted) - len(fetched))
-            )
-        items = []
-        for item in fetched:
-            parsed = message_parse(item.raw, received_at=item.internal_date or clock.now())
-            if parsed.problems:
-                report.problems.append(
-                    problem(
-                        "broken",
-                        subject=parsed.subject[:80],
-                        uid=item.uid,
-                        folder=name,
-                        problems="; ".join(parsed.problems),
-                    )
-                )
-            items.append((item.uid, Incoming(raw=item.raw, parsed=parsed)))
-        with transaction.atomic():
-            locked = MailFolder.objects.select_for_update().get(pk=state.pk)
-            if locked.uidvalidity != uidvalidity:
-                return  # renumbered by another sync meanwhile; the next run reads it again
-            fresh = [incoming for uid, incoming in items if uid > locked.last_uid]
-            outcome = messages_store(
-                incoming=fresh,
-                source=MessageSource.IMAP,
-                book=book,
-                owner_id=mailbox.user_id,
-                mailbox=mailbox,
-                folder_is_sent=role == FolderRole.SENT,
-            )
-            now = clock.now()
-            MailFolder.objects.filter(pk=state.pk).update(
-                last_uid=max(locked.last_uid, wanted[-1]), synced_at=now
-            )
-            Mailbox.objects.filter(pk=mailbox.pk, sync_holder=holder).update(
-                sync_lease_until=now + LEASE
-            )
-            audit_record(
-                actor=None,
-                action="mail.archived",
-                target=mailbox,
-                changes={
-                    "folder": name,
-                    "uids": [wanted[0], wanted[-1]],
-                    "stored": len(outcome.stored),
-                    "already_stored": len(outcome.already),
-                },
-            )
-        state.last_uid = max(state.last_uid, wanted[-1])
-        report.fetched += len(fetched)
-        report.stored += len(outcome.stored)
-        report.already_stored += len(outcome.already)
-        report.matched += outcome.matched
-        new_here += len(outcome.stored)
+        new_here += _batch_sync(
+            box, mailbox, role, name, state, uids[start : start + batch_size],
+            uidvalidity=uidvalidity, book=book, report=report, holder=holder,
+        )  # fmt: skip
+        if state.uidvalidity != uidvalidity:
+            break
     report.folders[name] = new_here
+
+
+def _batch_sync(
+    box: Any,
+    mailbox: Mailbox,
+    role: str,
+    name: str,
+    state: MailFolder,
+    wanted: list[int],
+    *,
+    uidvalidity: int,
+    book: AddressBook,
+    report: SyncReport,
+    holder: str,
+) -> int:
+    """Fetch, parse and store one batch; the folder's last UID moves in the same transaction.
+    Returns how many messages were new."""
+    fetched = fetch_raw(box, wanted)
+    if len(fetched) < len(wanted):
+        report.problems.append(problem("vanished", folder=name, count=len(wanted) - len(fetched)))
+    items = []
+    for item in fetched:
+        parsed = message_parse(item.raw, received_at=item.internal_date or clock.now())
+        if parsed.problems:
+            report.problems.append(
+                problem(
+                    "broken",
+                    subject=parsed.subject[:80],
+                    uid=item.uid,
+                    folder=name,
+                    problems="; ".join(parsed.problems),
+                )
+            )
+        items.append((item.uid, Incoming(raw=item.raw, parsed=parsed)))
+    # Written before the transaction: the database is not held while files are written.
+    files = files_write([incoming for _uid, incoming in items])
+    with transaction.atomic():
+        locked = MailFolder.objects.select_for_update().get(pk=state.pk)
+        if locked.uidvalidity != uidvalidity:
+            # Renumbered by another sync meanwhile; the next run reads it again.
+            state.uidvalidity = locked.uidvalidity
+            return 0
+        fresh = [incoming for uid, incoming in items if uid > locked.last_uid]
+        outcome = messages_store(
+            incoming=fresh,
+            source=MessageSource.IMAP,
+            book=book,
+            owner_id=mailbox.user_id,
+            mailbox=mailbox,
+            folder_is_sent=role == FolderRole.SENT,
+            files=files,
+        )
+        now = clock.now()
+        MailFolder.objects.filter(pk=state.pk).update(
+            last_uid=max(locked.last_uid, wanted[-1]), synced_at=now
+        )
+        Mailbox.objects.filter(pk=mailbox.pk, sync_holder=holder).update(
+            sync_lease_until=now + LEASE
+        )
+        audit_record(
+            actor=None,
+            action="mail.archived",
+            target=mailbox,
+            changes={
+                "folder": name,
+                "uids": [wanted[0], wanted[-1]],
+                "stored": len(outcome.stored),
+                "already_stored": len(outcome.already),
+            },
+        )
+    state.last_uid = max(state.last_uid, wanted[-1])
+    report.fetched += len(fetched)
+    report.stored += len(outcome.stored)
+    report.already_stored += len(outcome.already)
+    report.matched += outcome.matched
+    return len(outcome.stored)
 
 
 def mail_sync(*, address: str | None = None) -> list[SyncReport]:
