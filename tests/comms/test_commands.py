@@ -51,7 +51,9 @@ def test_mailbox_add_checks_the_login_and_warns_about_smtp(cast, mail, monkeypat
     assert not Mailbox.objects.exists()
 
     dead = free_port()
-    out, err = run(*add_args(address, mail, smtp_port=dead), stdin=f"{PASSWORD}\n", monkeypatch=monkeypatch)
+    out, err = run(
+        *add_args(address, mail, smtp_port=dead), stdin=f"{PASSWORD}\n", monkeypatch=monkeypatch
+    )
     assert out.strip() == f"added {address} for east_rep; the IMAP login works"
     assert err.strip().startswith(f"warning: The SMTP server 127.0.0.1:{dead} could not be reached")
     mailbox = Mailbox.objects.get()

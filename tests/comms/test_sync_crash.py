@@ -105,9 +105,12 @@ def test_a_sync_killed_again_and_again_stores_every_message_once(crash_db, mail)
     assert final.returncode == 0, final.stderr
     assert crash_db.scalar(count) == TOTAL
     assert crash_db.scalar("SELECT COUNT(DISTINCT message_id) FROM comms_message") == TOTAL
-    assert crash_db.rows(
-        "SELECT message_id FROM comms_messageowner GROUP BY message_id HAVING COUNT(*) <> 1"
-    ) == []
+    assert (
+        crash_db.rows(
+            "SELECT message_id FROM comms_messageowner GROUP BY message_id HAVING COUNT(*) <> 1"
+        )
+        == []
+    )
     assert crash_db.scalar("SELECT COUNT(*) FROM comms_messageowner") == TOTAL
     assert crash_db.scalar("SELECT MAX(last_uid) FROM comms_mailfolder") == TOTAL + REPEATED
 
