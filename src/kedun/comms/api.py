@@ -46,7 +46,7 @@ PAGE = [OpenApiParameter("page", int), OpenApiParameter("page_size", int)]
 
 def _page(request: Request, view: APIView, rows: Any) -> tuple[Pagination, list[Any]]:
     paginator = Pagination()
-    page = paginator.paginate_queryset(rows, request, view=view)
+    page: list[Any] | None = paginator.paginate_queryset(rows, request, view=view)
     return paginator, list(page or [])
 
 
@@ -470,7 +470,7 @@ class DocumentOutput(serializers.Serializer):
 
     def get_versions(self, document: Any) -> list[dict[str, Any]]:
         versions = document.versions.select_related("uploaded_by").order_by("number")
-        return DocumentVersionOutput(versions, many=True).data
+        return list(DocumentVersionOutput(versions, many=True).data)
 
 
 class DocumentInput(serializers.Serializer):

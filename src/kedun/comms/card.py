@@ -29,7 +29,7 @@ def customer_comms_context(*, viewer: User, customer: Customer, masked: bool) ->
     messages = list(customer_messages(viewer=viewer, customer=customer)[:CARD_ROWS])
     sms = list(sms_of_customer(customer)[:CARD_ROWS])
     for message in sms:
-        message.shown_phone = (  # type: ignore[attr-defined]
+        message.shown_phone = (
             contact_identity.mask_phone(message.phone) if masked else message.phone
         )
     return {

@@ -50,7 +50,7 @@ def attachment_open(*, viewer: User, attachment_pk: int) -> FileResponse:
         ip=client_ip.get() or "",
     )
     return _response(
-        attachment.file.name,
+        str(attachment.file.name),
         filename=attachment.filename,
         content_type="application/octet-stream",
         inline=False,
@@ -65,7 +65,7 @@ def version_open(*, viewer: User, version_pk: int, preview: bool = False) -> Fil
     document = document_get_for_viewer(viewer=viewer, document_pk=version.document_id)
     content_type = "application/octet-stream"
     if preview:
-        with default_storage.open(version.file.name, "rb") as handle:
+        with default_storage.open(str(version.file.name), "rb") as handle:
             sniffed = sniffed_type(handle.read(16))
         if sniffed is None:
             raise NotFound()
@@ -82,5 +82,5 @@ def version_open(*, viewer: User, version_pk: int, preview: bool = False) -> Fil
         ip=ip,
     )
     return _response(
-        version.file.name, filename=version.filename, content_type=content_type, inline=preview
+        str(version.file.name), filename=version.filename, content_type=content_type, inline=preview
     )

@@ -151,7 +151,7 @@ def fetch_raw(box: BaseMailBox, uids: list[int]) -> list[Fetched]:
         "FETCH", ",".join(str(u) for u in uids), "(UID INTERNALDATE BODY.PEEK[])"
     )
     if status != "OK":
-        raise MailServerError(problem("server", said=_said(data)))
+        raise MailServerError(problem("server", said=str(data)[:300]))
     fetched: list[Fetched] = []
     for item in data:
         if not isinstance(item, tuple) or len(item) < 2:

@@ -325,7 +325,7 @@ def _walk(
         if content_type == "message/rfc822" or not isinstance(payload, list):
             # A forwarded message kept whole: an attachment, as the mail client shows it.
             inner = payload[0] if isinstance(payload, list) and payload else None
-            if inner is not None:
+            if isinstance(inner, EmailMessage):
                 data = inner.as_bytes() if hasattr(inner, "as_bytes") else b""
                 subject = header_decode(raw_header(inner, "Subject"))
                 attachments.append(
@@ -333,7 +333,8 @@ def _walk(
                 )
             return
         for child in payload:
-            _walk(child, texts, htmls, attachments, problems, depth + 1)
+            if isinstance(child, EmailMessage):
+                _walk(child, texts, htmls, attachments, problems, depth + 1)
         return
     filename = _filename(part)
     data = _part_bytes(part, problems)

@@ -211,7 +211,7 @@ def _email_of(draft: MailDraft, mailbox: Mailbox, password: str) -> EmailMessage
     )
     for attachment in draft.attachments.order_by("pk"):
         message.attach(
-            attachment.filename, content_read(attachment.file.name), attachment.content_type
+            attachment.filename, content_read(str(attachment.file.name)), attachment.content_type
         )
     return message
 

@@ -59,14 +59,15 @@ def message_restore(*, actor: User, row: MessageOwner) -> MessageOwner:
     if not actor.has_role(*MANAGING_ROLES):
         raise Forbidden(_("Only the rep's manager or the boss can restore deleted mail."))
     with transaction.atomic():
-        row = (
+        locked = (
             MessageOwner.objects.select_for_update()
             .select_related("user", "user__department", "message")
             .filter(pk=row.pk)
             .first()
         )
-        if row is None or row.user_id == actor.pk or not manages(actor, row.user):
+        if locked is None or locked.user_id == actor.pk or not manages(actor, locked.user):
             raise NotFound()
+        row = locked
         if not MessageOwner.objects.filter(hidden_q(), pk=row.pk).exists():
             raise Conflict(_("This message is not deleted."))
         row.restored_at = clock.now()

@@ -181,7 +181,10 @@ def sms_template_save(
     if len(text) > MAX_LENGTH:
         raise Invalid(_("An SMS is %(n)s characters at most.") % {"n": MAX_LENGTH})
     with transaction.atomic():
-        if SmsTemplate.objects.filter(name=name).exclude(pk=getattr(template, "pk", None)).exists():
+        others = SmsTemplate.objects.filter(name=name)
+        if template is not None:
+            others = others.exclude(pk=template.pk)
+        if others.exists():
             raise Conflict(_("There is a template called %(name)s already.") % {"name": name})
         if template is None:
             template = SmsTemplate.objects.create(

@@ -96,7 +96,7 @@ def document_detail(request: HttpRequest, document_pk: int) -> HttpResponse:
     if latest is not None:
         from django.core.files.storage import default_storage
 
-        with default_storage.open(latest.file.name, "rb") as handle:
+        with default_storage.open(str(latest.file.name), "rb") as handle:
             preview = sniffed_type(handle.read(16))
     downloads = (
         DocumentDownload.objects.filter(version__document=document)

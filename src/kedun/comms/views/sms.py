@@ -55,7 +55,9 @@ def sms_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
         raise Forbidden()
     numbers = customer_numbers(customer)
     form = SmsForm(request.POST or None)
-    form.fields["phone"].choices = [(n, n) for n in numbers]
+    phone_field = form.fields["phone"]
+    assert isinstance(phone_field, forms.ChoiceField)
+    phone_field.choices = [(n, n) for n in numbers]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -103,10 +105,9 @@ def sms_templates(request: HttpRequest) -> HttpResponse:
     viewer = viewer_of(request)
     editable = viewer.has_role(*TEMPLATE_EDITORS)
     editing = None
-    if request.GET.get("edit") or request.POST.get("template"):
-        editing = SmsTemplate.objects.filter(
-            pk=request.GET.get("edit") or request.POST.get("template")
-        ).first()
+    chosen = request.GET.get("edit") or request.POST.get("template") or ""
+    if chosen.isdigit():
+        editing = SmsTemplate.objects.filter(pk=int(chosen)).first()
     initial = {}
     if editing is not None:
         initial = {
