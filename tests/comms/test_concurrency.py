@@ -24,7 +24,7 @@ def at_once(*calls):
         try:
             barrier.wait()
             results[index] = call()
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
         finally:
             connection.close()
