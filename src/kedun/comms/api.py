@@ -30,7 +30,7 @@ from kedun.sales.selectors import quote_get_for_viewer
 from .documents import document_create, document_get_for_viewer, document_version_add, documents_of
 from .downloads import attachment_open, version_open
 from .mailboxes import CONFIGURING_ROLES, MailboxSettings, mailbox_add, mailbox_update
-from .models import Competitor, DocumentKind, Mailbox, MessageOwner, Security, SmsTemplate
+from .models import Competitor, Mailbox, MessageOwner, Security, SmsTemplate
 from .presentation import ShownMessage
 from .problems import problem_text
 from .quote_pdf import quote_pdf_store
@@ -266,6 +266,8 @@ class AttachmentDownloadApi(APIView):
 
 class MailboxOutput(serializers.ModelSerializer):
     user = serializers.CharField(source="user.username")
+    imap_security = serializers.CharField()
+    smtp_security = serializers.CharField()
     problems = serializers.SerializerMethodField()
 
     class Meta:
@@ -298,10 +300,12 @@ class MailboxInput(serializers.Serializer):
     user = serializers.CharField(max_length=150)
     imap_host = serializers.CharField(max_length=200)
     imap_port = serializers.IntegerField(min_value=1, max_value=65535)
-    imap_security = serializers.ChoiceField(Security.choices, default=Security.SSL)
+    # Strings, not enums: the services validate them (ssl, starttls, none), and one choice set
+    # on two fields gives the schema two names for it.
+    imap_security = serializers.CharField(max_length=8, default=Security.SSL)
     smtp_host = serializers.CharField(max_length=200)
     smtp_port = serializers.IntegerField(min_value=1, max_value=65535)
-    smtp_security = serializers.ChoiceField(Security.choices, default=Security.SSL)
+    smtp_security = serializers.CharField(max_length=8, default=Security.SSL)
     login = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
     active = serializers.BooleanField(default=True)
@@ -475,7 +479,7 @@ class DocumentOutput(serializers.Serializer):
 
 class DocumentInput(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
-    kind = serializers.ChoiceField(DocumentKind.choices)
+    kind = serializers.CharField(max_length=10, help_text="contract, quote, spec or other")
     order = serializers.IntegerField(required=False, allow_null=True, default=None)
     note = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
     file = serializers.FileField()
