@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -170,6 +171,7 @@ def main() -> int:
         naive_rate = naive_sync(dovecot, address, args.naive) if args.naive else None
     finally:
         dovecot.stop()
+        shutil.rmtree(dovecot.root, ignore_errors=True)
 
     # An 8-message thread, as its rep opens it.
     last = comms.Message.objects.get(message_id=f"bench-{8 * 7 + 7}@mail.bench.cn")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ def mail_servers():
     finally:
         smtp.stop()
         dovecot.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass
