@@ -20,6 +20,8 @@ def menu_labels(page: str) -> list[str]:
     return re.findall(r">([^<]+)</a>", nav)
 
 
+# The communications entries ("Mail", "Mailboxes", "Competitors", "SMS templates") are shown by
+# their msgids until they are translated.
 @pytest.mark.parametrize(
     ("role", "menu"),
     [
@@ -32,6 +34,7 @@ def menu_labels(page: str) -> list[str]:
                 "客户查询",
                 "订单",
                 "产品",
+                "Mail",
                 "应收账款",
                 "提成",
                 "销售报表",
@@ -43,6 +46,9 @@ def menu_labels(page: str) -> list[str]:
                 "离职交接",
                 "公海规则",
                 "销售设置",
+                "Mailboxes",
+                "Competitors",
+                "SMS templates",
                 "审计日志",
                 "API",
             ],
@@ -60,6 +66,7 @@ def menu_labels(page: str) -> list[str]:
                 "报价",
                 "订单",
                 "产品",
+                "Mail",
                 "应收账款",
                 "提成",
                 "销售报表",
@@ -71,6 +78,8 @@ def menu_labels(page: str) -> list[str]:
                 "离职交接",
                 "公海规则",
                 "销售设置",
+                "Competitors",
+                "SMS templates",
             ],
         ),
         (
@@ -86,13 +95,24 @@ def menu_labels(page: str) -> list[str]:
                 "报价",
                 "订单",
                 "产品",
+                "Mail",
                 "提成",
             ],
         ),
-        ("finance", ["首页", "客户", "客户查询", "订单", "应收账款", "提成"]),
+        ("finance", ["首页", "客户", "客户查询", "订单", "Mail", "应收账款", "提成"]),
         (
             "auditor",
-            ["首页", "客户", "客户查询", "订单", "应收账款", "提成", "销售报表", "审计日志"],
+            [
+                "首页",
+                "客户",
+                "客户查询",
+                "订单",
+                "Mail",
+                "应收账款",
+                "提成",
+                "销售报表",
+                "审计日志",
+            ],
         ),
     ],
 )

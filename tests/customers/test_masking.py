@@ -39,6 +39,26 @@ def canary(cast):
     )
 
 
+@pytest.fixture
+def canary_mail(cast, canary):
+    """A message from the customer in the owner's mailbox, its signature full of contact data
+    (the mail surfaces: the card, the timeline, the thread, the API)."""
+    from tests.comms.conftest import store
+
+    raw = (
+        f"From: =?utf-8?B?5qyn6Ziz6ZSL?= <{CANARY_EMAIL}>\r\n"
+        "To: east_rep@kedun.test\r\n"
+        "Cc: ouyang@hengda-jx.com\r\n"
+        "Subject: =?utf-8?B?6K+i5Lu3?=\r\n"
+        "Date: Tue, 02 Mar 2027 10:15:00 +0800\r\n"
+        "Message-ID: <canary-001@hengda-jx.com>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        f"请报价。\r\n{CANARY_CONTACT} 手机 {CANARY_CONTACT_PHONE} 邮箱 {CANARY_EMAIL}\r\n"
+    ).encode()
+    return store(raw, owner=cast.east_rep)
+
+
 def leaks(text: str) -> list[str]:
     found = []
     for canary in (
@@ -80,7 +100,7 @@ def test_the_owner_sees_everything(cast, canary, api_client):
     ],
 )
 def test_no_surface_leaks_contact_data_to_anyone_but_the_owner(
-    cast, canary, client, api_client, monkeypatch, who
+    cast, canary, canary_mail, client, api_client, monkeypatch, who
 ):
     viewer = getattr(cast, who)
     client.force_login(viewer)
@@ -109,8 +129,18 @@ def test_no_surface_leaks_contact_data_to_anyone_but_the_owner(
     ]
     if viewer.role == "auditor" or viewer.role == "admin":
         responses.append(api_client.get("/api/v1/audit/events/?page_size=100"))
+    # The mail surfaces: the customer's messages, the thread, one's own and deleted mail.
+    responses += [
+        api_client.get(f"/api/v1/customers/{canary.pk}/messages/"),
+        api_client.get(f"/api/v1/mail/{canary_mail.pk}/thread/"),
+        api_client.get("/api/v1/mail/"),
+        api_client.get("/api/v1/mail/deleted/"),
+        client.get(reverse("mail-thread", args=[canary_mail.pk])),
+        client.get(reverse("mail-list")),
+        client.get(reverse("mail-deleted")),
+    ]
     for response in responses:
-        assert response.status_code in (200, 403, 404, 409), response
+        assert response.status_code in (200, 403, 404, 409), (response, response.request)
         assert leaks(response.content.decode()) == [], (
             response.request["PATH_INFO"],
             response.status_code,
@@ -155,3 +185,22 @@ def test_masked_values_keep_their_shape(cast, canary, api_client):
     assert body["email"] == "ca***@hengda-jx.com"
     assert body["contacts"][0]["name"] == "欧**"
     assert body["contacts"][0]["phone"] == "137****4321"
+
+
+def test_the_owner_reads_the_customers_mail_unmasked(cast, canary, canary_mail, client):
+    client.force_login(cast.east_rep)
+    page = client.get(reverse("mail-thread", args=[canary_mail.pk])).content.decode()
+    assert CANARY_EMAIL in page and CANARY_CONTACT_PHONE in page
+
+
+def test_the_owners_manager_sees_the_mail_masked_until_a_recorded_reveal(
+    cast, canary, canary_mail, client
+):
+    client.force_login(cast.east_mgr)
+    page = client.get(reverse("mail-thread", args=[canary_mail.pk])).content.decode()
+    assert leaks(page) == [] and "ca***@hengda-jx.com" in page and 'name="reveal"' in page
+    revealed = client.post(reverse("mail-thread", args=[canary_mail.pk]), {"reveal": "1"})
+    assert CANARY_EMAIL in revealed.content.decode()
+    assert AuditEvent.objects.filter(
+        action="customer.contacts_revealed", object_id=str(canary.pk), actor_label="east_mgr"
+    ).exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +304,39 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"huey": {"level": "WARNING"}, "waitress.queue": {"level": "ERROR"}},
 }
+
+# --- Mail and SMS (comms) ------------------------------------------------------------------------
+# Mailbox passwords are encrypted with a key derived from KEDUN_SECRET_KEY when it is set (every
+# machine shares it), else from this file, generated on first use. Changing the key means
+# entering the mailbox passwords again.
+MAIL_KEY_FILE = DATA_DIR / "mail_key"
+MAIL_KEY_FROM_SECRET_KEY = bool(env_str("KEDUN_SECRET_KEY"))
+KEDUN_MAIL_SYNC_MINUTES = env_int("KEDUN_MAIL_SYNC_MINUTES", 5, minimum=1, maximum=1440)
+KEDUN_MAIL_TIMEOUT = env_int("KEDUN_MAIL_TIMEOUT", 30, minimum=1, maximum=600)
+# Messages stored per transaction while syncing (the folder's last UID moves with each batch).
+KEDUN_MAIL_BATCH = env_int("KEDUN_MAIL_BATCH", 100, minimum=1, maximum=5000)
+# Mail older than this many days is removed by the daily retention job (0: kept for ever).
+KEDUN_MAIL_RETENTION_DAYS = env_int("KEDUN_MAIL_RETENTION_DAYS", 0, maximum=36500)
+KEDUN_SMS_BACKEND = env_str("KEDUN_SMS_BACKEND", "console").lower()
+if KEDUN_SMS_BACKEND not in {"console", "http"}:
+    raise ConfigError(f"KEDUN_SMS_BACKEND={KEDUN_SMS_BACKEND!r} is not one of console, http")
+# The HTTP gateway: a URL with {phone}, {text}, {template}, {params} (JSON of the variables)
+# placeholders, the method, a body template for POST, and a regular expression that a
+# successful answer matches.
+KEDUN_SMS_HTTP_URL = env_str("KEDUN_SMS_HTTP_URL")
+KEDUN_SMS_HTTP_METHOD = env_str("KEDUN_SMS_HTTP_METHOD", "POST").upper()
+KEDUN_SMS_HTTP_BODY = env_str("KEDUN_SMS_HTTP_BODY")
+KEDUN_SMS_HTTP_CONTENT_TYPE = env_str(
+    "KEDUN_SMS_HTTP_CONTENT_TYPE", "application/x-www-form-urlencoded"
+)
+KEDUN_SMS_HTTP_SUCCESS = env_str("KEDUN_SMS_HTTP_SUCCESS", '"(?:code|Code)"\\s*:\\s*"?(?:0|OK)"?')
+if KEDUN_SMS_BACKEND == "http" and not KEDUN_SMS_HTTP_URL.startswith(("http://", "https://")):
+    raise ConfigError("KEDUN_SMS_BACKEND=http needs KEDUN_SMS_HTTP_URL (http:// or https://)")
+try:
+    re.compile(KEDUN_SMS_HTTP_SUCCESS)
+except re.error as _error:
+    raise ConfigError(f"KEDUN_SMS_HTTP_SUCCESS is not a regular expression: {_error}") from None
+if KEDUN_SMS_HTTP_METHOD not in {"GET", "POST"}:
+    raise ConfigError(f"KEDUN_SMS_HTTP_METHOD={KEDUN_SMS_HTTP_METHOD!r} is not GET or POST")
+KEDUN_SMS_PER_HOUR = env_int("KEDUN_SMS_PER_HOUR", 20, minimum=1, maximum=100000)
+KEDUN_SMS_PER_DAY = env_int("KEDUN_SMS_PER_DAY", 100, minimum=1, maximum=1000000)

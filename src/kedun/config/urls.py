@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from kedun.audit import api as audit_api
 from kedun.audit import views as audit_views
+from kedun.comms import urls as comms_urls
 from kedun.core import views as core_views
 from kedun.customers import api as customers_api
 from kedun.customers import views as customers_views
@@ -263,6 +264,7 @@ api_v1: list[URLPattern | URLResolver] = [
     ),
     path("audit/events/", audit_api.AuditEventListApi.as_view(), name="api-audit-list"),
     path("insights/", include(insights_urls.api_v1)),
+    *comms_urls.api_v1,
     path("health/", jobs_api.HealthApi.as_view(), name="api-health"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -382,6 +384,7 @@ urlpatterns = [
     ),
     path("audit/", audit_views.audit_list, name="audit-list"),
     path("insights/", include(insights_urls.pages)),
+    *comms_urls.pages,
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include(api_v1)),

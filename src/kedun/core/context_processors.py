@@ -23,6 +23,7 @@ MENU = [
     ("quote-list", _("Quotes"), SELLING),
     ("order-list", _("Orders"), None),
     ("product-list", _("Products"), (Role.ADMIN, *SELLING)),
+    ("mail-list", _("Mail"), None),
     ("receivables", _("Receivables"), (Role.ADMIN, Role.MANAGER, Role.FINANCE, Role.AUDITOR)),
     # Everyone has a ledger or a scope of reps' ledgers; the page shows what the scope allows.
     ("commission", _("Commission"), None),
@@ -35,6 +36,9 @@ MENU = [
     ("handover", _("Departure handover"), MANAGING),
     ("pool-settings", _("Pool rules"), MANAGING),
     ("sales-settings", _("Sales settings"), MANAGING),
+    ("mailbox-list", _("Mailboxes"), (Role.ADMIN,)),
+    ("competitor-list", _("Competitors"), MANAGING),
+    ("sms-templates", _("SMS templates"), MANAGING),
     ("audit-list", _("Audit trail"), (Role.ADMIN, Role.AUDITOR)),
     ("api-docs", _("API"), (Role.ADMIN,)),
 ]

@@ -105,6 +105,8 @@ class TimelineEntry:
     # An entry another app contributes is drawn by its own template, given `item`.
     template: str = ""
     item: Any = None
+    url: str = ""
+    attachments: tuple[str, ...] = ()
 
 
 # Other apps add their entries to a customer's timeline (field: visits) without this app
@@ -118,8 +120,8 @@ def customer_timeline(
     *, customer: Customer, masked: bool, viewer: User | None = None
 ) -> list[TimelineEntry]:
     """What happened with the customer, newest first: registration, collaboration notes,
-    needs, and what other apps contribute. Contacts typed into notes are contact data, masked
-    like the rest."""
+    needs, mail and SMS, and what other apps contribute. Contacts typed into notes are contact
+    data, masked like the rest."""
     entries = [
         TimelineEntry(
             customer.registered_at, "registered", customer.registered_by.display_name, customer.name
@@ -146,7 +148,22 @@ def customer_timeline(
         )
     for source in TIMELINE_SOURCES:
         entries.extend(source(customer, viewer))
+    if viewer is not None:
+        entries += _comms_entries(customer=customer, masked=masked, viewer=viewer)
     return sorted(entries, key=lambda e: e.at, reverse=True)
+
+
+def _comms_entries(*, customer: Customer, masked: bool, viewer: User) -> list[TimelineEntry]:
+    """Mail and SMS (comms builds them; imported here, as comms builds on customers)."""
+    from kedun.comms.card import mail_timeline_entries, sms_timeline_entries
+
+    found = [
+        *mail_timeline_entries(viewer=viewer, customer=customer, masked=masked),
+        *sms_timeline_entries(customer=customer, masked=masked),
+    ]
+    return [
+        TimelineEntry(e.at, e.kind, e.who, e.text, e.contact, e.url, e.attachments) for e in found
+    ]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from kedun.audit.models import AccessKind
 from kedun.audit.services import access_record
+from kedun.comms.card import customer_comms_context
 from kedun.core.errors import DomainError
 from kedun.lifecycle.services import works_the_account
 from kedun.lifecycle.views import customer_lifecycle_action, customer_lifecycle_context
@@ -204,6 +205,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "person_form": bound.get("contact_person")
             or (ContactPersonForm() if may_edit else None),
             "timeline": customer_timeline(customer=customer, masked=not unmasked, viewer=viewer),
+            "comms": customer_comms_context(viewer=viewer, customer=customer, masked=not unmasked),
             **customer_lifecycle_context(request, viewer=viewer, customer=customer, bound=bound),
         },
     )

@@ -1,0 +1,1 @@
+"""The communication pages: mail, documents, SMS, and their settings."""
