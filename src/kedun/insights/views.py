@@ -248,7 +248,7 @@ def _change_row(change: ContactChange) -> dict[str, Any]:
 
 def _records(findings: list[Any]) -> list[dict[str, str]]:
     """Links to the records a finding names, for a manager to check by hand."""
-    from django.urls import NoReverseMatch, reverse
+    from django.urls import reverse
 
     from kedun.sales.models import Payment, Shipment
 
@@ -269,19 +269,19 @@ def _records(findings: list[Any]) -> list[dict[str, str]]:
                 )
         elif kind == "mail_outside":
             for message in facts.get("messages", [])[:10]:
-                try:
-                    url = reverse("mail-message", args=[message["id"]])
-                except NoReverseMatch:
-                    url = ""
-                links.append({"label": f"{message['on']} {message['subject']}", "url": url})
+                links.append(
+                    {
+                        "label": f"{message['on']} {message['subject']}",
+                        "url": reverse("mail-thread", args=[message["id"]]),
+                    }
+                )
         elif kind == "visits_elsewhere":
             for check_in in facts.get("check_ins", [])[:10]:
-                try:
-                    url = reverse("check-in-detail", args=[check_in["id"]])
-                except NoReverseMatch:
-                    url = ""
                 links.append(
-                    {"label": f"{check_in['on']} · {check_in['distance_m']} m", "url": url}
+                    {
+                        "label": f"{check_in['on']} · {check_in['distance_m']} m",
+                        "url": reverse("field-check-in", args=[check_in["id"]]),
+                    }
                 )
     return links
 
