@@ -49,6 +49,8 @@ def _mail_verdict(kind: str, competitor: str) -> str:
         "private_own": _("a private mailbox that carries the rep's name"),
         "private": _("a private mailbox"),
         "outside": _("an outside address"),
+        "forwarded_private": _("customer mail forwarded to a private address"),
+        "material_outside": _("a quote or price list sent outside the customer"),
     }.get(kind, kind)
 
 

@@ -23,6 +23,8 @@ from kedun.comms.models import (
     MessageAddress,
     MessageCustomer,
     MessageOwner,
+    MessageSignal,
+    SignalKind,
 )
 from kedun.customers.contact_identity import is_free_mail_domain
 from kedun.customers.identity.keys import identity_keys
@@ -122,6 +124,7 @@ def mail_findings(data: AnalysisData) -> list[Found]:
                 "strength": strength + (0.1 if forwarded else 0) + (0.1 if hidden_at else 0),
             }
         )
+    _recorded_signals(data, start, end, by_pair)
     found = []
     for (rep_id, customer_id), items in by_pair.items():
         items.sort(key=lambda item: item["on"])
@@ -139,6 +142,61 @@ def mail_findings(data: AnalysisData) -> list[Found]:
             )
         )
     return found
+
+
+# What the archive recorded when it stored a message (comms.signals, from the message itself:
+# attachments first received from a customer, forwarded headers, quote PDFs) — read as
+# evidence too, for the synced mail the address rules above cannot see into.
+_SIGNAL_VERDICTS: dict[str, tuple[str, float]] = {
+    SignalKind.TO_COMPETITOR.value: ("competitor", 0.8),
+    SignalKind.FORWARD_PRIVATE.value: ("forwarded_private", 0.7),
+    SignalKind.MATERIAL_OUTSIDE.value: ("material_outside", 0.6),
+}
+
+
+def _recorded_signals(
+    data: AnalysisData,
+    start: dt.datetime,
+    end: dt.datetime,
+    by_pair: dict[tuple[int, int | None], list[dict[str, Any]]],
+) -> None:
+    seen = {item["id"] for items in by_pair.values() for item in items}
+    signals = list(
+        MessageSignal.objects.filter(
+            sent_at__gte=start, sent_at__lt=end, user_id__in=list(data.reps)
+        )
+        .exclude(message_id__in=seen)
+        .values_list("message_id", "user_id", "kind", "sent_at", "message__subject", "detail")
+    )
+    if not signals:
+        return
+    customer_of = dict(
+        MessageCustomer.objects.filter(message_id__in=[s[0] for s in signals]).values_list(
+            "message_id", "customer_id"
+        )
+    )
+    hidden = set(
+        MessageOwner.objects.filter(
+            message_id__in=[s[0] for s in signals], hidden_at__isnull=False
+        ).values_list("message_id", "user_id")
+    )
+    for message_id, user_id, kind, sent_at, subject, detail in signals:
+        verdict, strength = _SIGNAL_VERDICTS.get(kind, ("outside", 0.3))
+        deleted = (message_id, user_id) in hidden
+        addresses = detail.get("recipients") or [""]
+        by_pair[(user_id, customer_of.get(message_id))].append(
+            {
+                "id": message_id,
+                "on": timezone.localtime(sent_at).date().isoformat(),
+                "to": addresses[0] if isinstance(addresses, list) else str(addresses),
+                "verdict": verdict,
+                "competitor": "",
+                "subject": (subject or "")[:120],
+                "forwarded": kind == SignalKind.FORWARD_PRIVATE,
+                "deleted": deleted,
+                "strength": strength + (0.1 if deleted else 0),
+            }
+        )
 
 
 def _classify(
