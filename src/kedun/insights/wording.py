@@ -44,7 +44,9 @@ def _verdict(kind: str, who: str) -> str:
 
 def _mail_verdict(kind: str, competitor: str) -> str:
     return {
-        "competitor": _("the competitor %(name)s") % {"name": competitor},
+        "competitor": _("the competitor %(name)s") % {"name": competitor}
+        if competitor
+        else _("a competitor's domain"),
         "competitor_like": _("a domain that spells the competitor %(name)s") % {"name": competitor},
         "private_own": _("a private mailbox that carries the rep's name"),
         "private": _("a private mailbox"),
