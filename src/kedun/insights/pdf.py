@@ -36,7 +36,8 @@ def case_pdf(case: CaseFile, *, exported_by: str) -> bytes:
     leaves the company names its source)."""
     evidence = case.evidence
     exported_at = timezone.localtime().strftime("%Y-%m-%d %H:%M")
-    footer = _("Kedun case file %(id)d · exported by %(who)s at %(at)s · confidential") % {
+    # No "·" here: STSong-Light has no glyph for it and draws a box.
+    footer = _("Kedun case file %(id)d | exported by %(who)s at %(at)s | confidential") % {
         "id": case.pk,
         "who": exported_by,
         "at": exported_at,
@@ -98,7 +99,7 @@ def case_pdf(case: CaseFile, *, exported_by: str) -> bytes:
     for note in notes:
         story.append(
             _p(
-                f"{timezone.localtime(note.written_at):%Y-%m-%d %H:%M} · "
+                f"{timezone.localtime(note.written_at):%Y-%m-%d %H:%M} | "
                 f"{note.author.display_name}: {note.text}"
             )
         )
