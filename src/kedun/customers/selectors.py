@@ -162,7 +162,10 @@ def _comms_entries(*, customer: Customer, masked: bool, viewer: User) -> list[Ti
         *sms_timeline_entries(customer=customer, masked=masked),
     ]
     return [
-        TimelineEntry(e.at, e.kind, e.who, e.text, e.contact, e.url, e.attachments) for e in found
+        TimelineEntry(
+            e.at, e.kind, e.who, e.text, e.contact, url=e.url, attachments=e.attachments
+        )
+        for e in found
     ]
 
 
