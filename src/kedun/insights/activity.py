@@ -37,7 +37,8 @@ def week_of(day: dt.date) -> dt.date:
 
 
 def _local_week(moment: dt.datetime) -> dt.date:
-    return week_of(timezone.localtime(moment).date())
+    # The company's zone (no per-request zone here); astimezone is the fast path.
+    return week_of(moment.astimezone(timezone.get_default_timezone()).date())
 
 
 def activity_refresh(*, since: dt.date | None, until: dt.date) -> int:

@@ -109,20 +109,27 @@ def analysis_data_load(as_of: dt.date) -> AnalysisData:
     rows = ActivityWeek.objects.filter(week__gte=first_week, week__lte=last_week).values_list(
         "rep_id", "customer_id", "week", *columns
     )
+    # The series' lists, looked up once per pair and customer: this loop reads every
+    # activity row of the window (a hot path of the nightly run).
+    pair_columns: dict[tuple[int, int], list[list[float]]] = {}
+    customer_columns: dict[int, list[list[float]]] = {}
+    company_columns = [getattr(company, name) for name in columns]
     for rep_id, customer_id, week, *values in rows:
         index = (week - first_week).days // 7
-        pair = by_pair.get((rep_id, customer_id))
-        if pair is None:
+        own = pair_columns.get((rep_id, customer_id))
+        if own is None:
             pair = by_pair[(rep_id, customer_id)] = Series(n)
-        customer = by_customer.get(customer_id)
-        if customer is None:
+            own = pair_columns[(rep_id, customer_id)] = [getattr(pair, c) for c in columns]
+        theirs = customer_columns.get(customer_id)
+        if theirs is None:
             customer = by_customer[customer_id] = Series(n)
-        for name, value in zip(columns, values, strict=True):
+            theirs = customer_columns[customer_id] = [getattr(customer, c) for c in columns]
+        for column, value in enumerate(values):
             if value:
                 number = float(value)
-                getattr(pair, name)[index] += number
-                getattr(customer, name)[index] += number
-                getattr(company, name)[index] += number
+                own[column][index] += number
+                theirs[column][index] += number
+                company_columns[column][index] += number
         if customer_id not in first_active or index < first_active[customer_id]:
             first_active[customer_id] = index
     reps = _reps_load()

@@ -44,7 +44,7 @@ def access_findings(data: AnalysisData) -> list[Found]:
         kind__in=(AccessKind.VIEW, AccessKind.EXPORT),
         user_id__in=list(data.reps),
     ).values_list("user_id", "kind", "customer_id", "rows", "at"):
-        day = (timezone.localtime(at).date() - first_day).days
+        day = (at.astimezone(timezone.get_default_timezone()).date() - first_day).days
         if kind == AccessKind.VIEW:
             if customer_id is not None and customer_id not in book[user_id]:
                 views[user_id][day] += 1

@@ -59,7 +59,7 @@ def redirect_findings(data: AnalysisData) -> list[Found]:
         by_pair[(rep_id, customer_id)].append(
             {
                 "id": pk,
-                "on": timezone.localtime(at).date().isoformat(),
+                "on": at.astimezone(timezone.get_default_timezone()).date().isoformat(),
                 "field": field,
                 "old": old,
                 "new": new,

@@ -36,7 +36,7 @@ def field_findings(data: AnalysisData) -> list[Found]:
         far[(rep_id, customer_id)].append(
             {
                 "id": pk,
-                "on": timezone.localtime(at).date().isoformat(),
+                "on": at.astimezone(timezone.get_default_timezone()).date().isoformat(),
                 "distance_m": round(distance or 0),
                 "accuracy_m": round(accuracy),
             }

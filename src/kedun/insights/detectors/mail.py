@@ -9,6 +9,7 @@ is read as that competitor's, and the sentence says so, so a manager can check i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from typing import Any
@@ -48,10 +49,11 @@ _FORWARD = re.compile(r"^\s*(fw|fwd|转发)\s*[:：]", re.IGNORECASE)
 def mail_findings(data: AnalysisData) -> list[Found]:
     start = timezone.make_aware(dt.datetime.combine(data.first_week, dt.time()))
     end = timezone.make_aware(dt.datetime.combine(data.as_of + dt.timedelta(days=1), dt.time()))
+    in_window = MessageOwner.objects.filter(
+        sent_at__gte=start, sent_at__lt=end, user_id__in=list(data.reps)
+    )
     owned = list(
-        MessageOwner.objects.filter(
-            sent_at__gte=start, sent_at__lt=end, user_id__in=list(data.reps)
-        ).values_list(
+        in_window.values_list(
             "user_id",
             "message_id",
             "hidden_at",
@@ -69,17 +71,23 @@ def mail_findings(data: AnalysisData) -> list[Found]:
         if row[3] in data.reps[row[0]].emails
         or (not data.reps[row[0]].emails and row[3].rpartition("@")[2] in company_domains)
     ]
-    message_ids = [row[1] for row in sent]
+    # The window's messages as a subquery, not a list of ids: tens of thousands of bound
+    # parameters cost more than the rows they select. What was received is dropped here.
+    sent_ids = {row[1] for row in sent}
+    window_ids = in_window.values("message_id")
     recipients: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for message_id, address, domain in MessageAddress.objects.filter(
-        message_id__in=message_ids, role__in=(AddressRole.TO, AddressRole.CC)
+        message_id__in=window_ids, role__in=(AddressRole.TO, AddressRole.CC)
     ).values_list("message_id", "address", "domain"):
-        recipients[message_id].append((address, domain))
-    customer_of: dict[int, int] = dict(
-        MessageCustomer.objects.filter(message_id__in=message_ids).values_list(
-            "message_id", "customer_id"
-        )
-    )
+        if message_id in sent_ids:
+            recipients[message_id].append((address, domain))
+    customer_of: dict[int, int] = {
+        message_id: customer_id
+        for message_id, customer_id in MessageCustomer.objects.filter(
+            message_id__in=window_ids
+        ).values_list("message_id", "customer_id")
+        if message_id in sent_ids
+    }
     outside_domains = {
         domain
         for items in recipients.values()
@@ -114,7 +122,7 @@ def mail_findings(data: AnalysisData) -> list[Found]:
         by_pair[(rep_id, customer_id)].append(
             {
                 "id": message_id,
-                "on": timezone.localtime(sent_at).date().isoformat(),
+                "on": sent_at.astimezone(timezone.get_default_timezone()).date().isoformat(),
                 "to": address,
                 "verdict": verdict,
                 "competitor": detail,
@@ -187,7 +195,7 @@ def _recorded_signals(
         by_pair[(user_id, customer_of.get(message_id))].append(
             {
                 "id": message_id,
-                "on": timezone.localtime(sent_at).date().isoformat(),
+                "on": sent_at.astimezone(timezone.get_default_timezone()).date().isoformat(),
                 "to": addresses[0] if isinstance(addresses, list) else str(addresses),
                 "verdict": verdict,
                 "competitor": "",
@@ -210,13 +218,20 @@ def _classify(
         return "competitor_like", like
     if is_free_mail_domain(domain):
         local = address.partition("@")[0].lower()
-        own = [username.lower()] if username else []
-        if name:
-            own.append("".join(lazy_pinyin(name)).lower())
-        if any(token and token in local for token in own):
+        if any(token and token in local for token in _own_tokens(username, name)):
             return "private_own", ""
         return "private", ""
     return "outside", ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _own_tokens(username: str, name: str) -> tuple[str, ...]:
+    """What a rep's private address would contain: the login, the name in pinyin (cached:
+    pinyin is slow and a rep sends thousands of messages)."""
+    own = [username.lower()] if username else []
+    if name:
+        own.append("".join(lazy_pinyin(name)).lower())
+    return tuple(own)
 
 
 class _Competitors:
@@ -236,12 +251,19 @@ class _Competitors:
             .values_list("lost_competitor", flat=True)
             .distinct()[:500]
         )
+        self._like: dict[str, str] = {}
         self.spellings: dict[str, str] = {}
         for name in names:
             for spelling in _spellings(name):
                 self.spellings.setdefault(spelling, name)
 
     def like(self, domain: str) -> str:
+        found = self._like.get(domain)
+        if found is None:
+            found = self._like[domain] = self._like_of(domain)
+        return found
+
+    def _like_of(self, domain: str) -> str:
         label = domain.split(".")[0]
         for token in re.split(r"[-_]", label):
             if len(token) >= 4 and token in self.spellings:
