@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from kedun.comms.mailboxes import MailboxSettings, mailbox_add
 from kedun.comms.models import Mailbox, Security
@@ -108,3 +109,14 @@ def store(raw: bytes, *, owner, source: str = "imap", sent_by=None):
             sender_id=sent_by.pk if sent_by else None,
         )
     return (outcome.stored or outcome.already)[0]
+
+
+@pytest.fixture(autouse=True)
+def _sentences_in_english(request):
+    """Messages are asserted by their English msgids, whatever the .po files say (pages speak
+    the user's language: Simplified Chinese unless asked)."""
+    with translation.override("en"):
+        for name in ("client", "api_client"):
+            if name in request.fixturenames:
+                request.getfixturevalue(name).defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        yield

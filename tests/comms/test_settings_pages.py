@@ -81,3 +81,31 @@ def test_only_the_retention_job_removes_mail_and_it_is_audited(cast):
     assert list(Message.objects.values_list("message_id", flat=True)) == ["split-001@hengda-jx.com"]
     event = AuditEvent.objects.get(action="mail.retention_purged")
     assert event.changes_data["count"] == 1 and event.actor_label == "system"
+
+
+def test_the_retention_job_removes_the_files_nothing_else_names(
+    cast, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import default_storage
+
+    old = store(corpus("big5_with_attachment.eml"), owner=cast.east_rep)
+    later = store(
+        corpus(
+            "big5_with_attachment.eml",
+            **{"big5-001": "big5-002", "03 Mar 2027": "10 Mar 2027"},
+        ),
+        owner=cast.east_rep,
+    )
+    shared = old.attachments.get().file.name
+    assert later.attachments.get().file.name == shared  # stored once, by content
+    old_raw, later_raw = old.raw.name, later.raw.name
+    assert old_raw != later_raw
+
+    with django_capture_on_commit_callbacks(execute=True):
+        mail_retention_purge(now=old.sent_at + dt.timedelta(days=3, minutes=1), days=3)
+    assert not default_storage.exists(old_raw)
+    assert default_storage.exists(later_raw) and default_storage.exists(shared)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        mail_retention_purge(now=later.sent_at + dt.timedelta(days=3, minutes=1), days=3)
+    assert not default_storage.exists(later_raw) and not default_storage.exists(shared)

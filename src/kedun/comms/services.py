@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -21,8 +22,10 @@ from kedun.lifecycle.services import manages
 from kedun.org.models import Role, User
 
 from .models import (
+    Attachment,
     Competitor,
     CompetitorDomain,
+    DraftAttachment,
     DraftStatus,
     MailDraft,
     Message,
@@ -160,7 +163,15 @@ def mail_retention_purge(*, now: dt.datetime | None = None, days: int | None = N
                 status=DraftStatus.SENT
             ).delete()
             MailDraft.objects.filter(reply_to_id__in=batch).update(reply_to=None)
+            names = set(Message.objects.filter(pk__in=batch).values_list("raw", flat=True))
+            names |= set(
+                Attachment.objects.filter(message_id__in=batch).values_list("file", flat=True)
+            )
             Message.objects.filter(pk__in=batch).delete()
+            # Files are stored by content and may be shared: only the ones nothing else names
+            # go, and only once the rows are gone for good (after the commit).
+            orphans = _files_unreferenced(names - {""})
+            transaction.on_commit(lambda orphans=orphans: _files_delete(orphans))
             removed += len(batch)
             audit_record(
                 actor=None,
@@ -169,3 +180,15 @@ def mail_retention_purge(*, now: dt.datetime | None = None, days: int | None = N
                 changes={"count": len(batch), "before": cutoff.isoformat(), "days": days},
             )
     return removed
+
+
+def _files_unreferenced(names: set[str]) -> list[str]:
+    still = set(Message.objects.filter(raw__in=names).values_list("raw", flat=True))
+    still |= set(Attachment.objects.filter(file__in=names).values_list("file", flat=True))
+    still |= set(DraftAttachment.objects.filter(file__in=names).values_list("file", flat=True))
+    return sorted(names - still)
+
+
+def _files_delete(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)

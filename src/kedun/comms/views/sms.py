@@ -90,7 +90,7 @@ def sms_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
 class TemplateForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
     text = forms.CharField(
-        label=gettext_lazy("Text, with {variables}"),
+        label=gettext_lazy("Text, with variables in braces"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
