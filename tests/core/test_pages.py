@@ -20,8 +20,6 @@ def menu_labels(page: str) -> list[str]:
     return re.findall(r">([^<]+)</a>", nav)
 
 
-# The communications entries ("Mail", "Mailboxes", "Competitors", "SMS templates") are shown by
-# their msgids until they are translated.
 @pytest.mark.parametrize(
     ("role", "menu"),
     [
@@ -34,7 +32,7 @@ def menu_labels(page: str) -> list[str]:
                 "客户查询",
                 "订单",
                 "产品",
-                "Mail",
+                "邮件",
                 "应收账款",
                 "提成",
                 "销售报表",
@@ -46,9 +44,9 @@ def menu_labels(page: str) -> list[str]:
                 "离职交接",
                 "公海规则",
                 "销售设置",
-                "Mailboxes",
-                "Competitors",
-                "SMS templates",
+                "邮箱管理",
+                "竞争对手",
+                "短信模板",
                 "审计日志",
                 "API",
             ],
@@ -66,7 +64,7 @@ def menu_labels(page: str) -> list[str]:
                 "报价",
                 "订单",
                 "产品",
-                "Mail",
+                "邮件",
                 "应收账款",
                 "提成",
                 "销售报表",
@@ -78,8 +76,8 @@ def menu_labels(page: str) -> list[str]:
                 "离职交接",
                 "公海规则",
                 "销售设置",
-                "Competitors",
-                "SMS templates",
+                "竞争对手",
+                "短信模板",
             ],
         ),
         (
@@ -95,11 +93,11 @@ def menu_labels(page: str) -> list[str]:
                 "报价",
                 "订单",
                 "产品",
-                "Mail",
+                "邮件",
                 "提成",
             ],
         ),
-        ("finance", ["首页", "客户", "客户查询", "订单", "Mail", "应收账款", "提成"]),
+        ("finance", ["首页", "客户", "客户查询", "订单", "邮件", "应收账款", "提成"]),
         (
             "auditor",
             [
@@ -107,7 +105,7 @@ def menu_labels(page: str) -> list[str]:
                 "客户",
                 "客户查询",
                 "订单",
-                "Mail",
+                "邮件",
                 "应收账款",
                 "提成",
                 "销售报表",

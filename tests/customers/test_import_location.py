@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kedun.core.geo import BD09, GCJ02, Position, distance_m, from_wgs84
 from kedun.customers.import_files import read_customer_bytes
@@ -18,6 +18,13 @@ pytestmark = pytest.mark.django_db
 
 DOOR = Position(31.2304, 121.4737)  # WGS-84
 TZ = timezone.get_current_timezone()
+
+
+@pytest.fixture(autouse=True)
+def _reasons_in_english():
+    """Reasons are asserted by their English msgids, whatever the .po files say."""
+    with translation.override("en"):
+        yield
 
 
 def read(text: str, **options):
