@@ -241,6 +241,21 @@ def test_a_dismissed_finding_stops_counting_for_its_episode_only():
     assert by_rep[DIVERTER].score == pytest.approx(1.8)
 
 
+def test_a_record_after_the_dismissal_is_new_evidence():
+    def redirect(*days):
+        changes = [{"on": (DAY + dt.timedelta(days=d)).isoformat()} for d in days]
+        return found("contact_redirected", DIVERTER, 10, 1.0, changes=changes)
+
+    dried = found("orders_dried_up", DIVERTER, 10, 0.8)
+    key = finding_key("contact_redirected", DIVERTER, 10)
+    judged = {key: DAY + dt.timedelta(days=5)}
+    by_rep, _ = scores([dried, redirect(0, 3)], judged)
+    assert by_rep[DIVERTER].score == 0
+    # The same customer's number changed again a month after the manager's judgement.
+    by_rep, _ = scores([dried, redirect(0, 3, 35)], judged)
+    assert by_rep[DIVERTER].score == pytest.approx(1.8)
+
+
 def test_every_rep_is_ranked_highest_first_then_by_name():
     _, ranked = scores(
         [found("orders_dried_up", OTHER, 10, 0.8), found("mail_outside", OTHER, 10, 0.8)]
