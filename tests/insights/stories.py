@@ -94,3 +94,35 @@ def imported(history: HistoryBuilder, path: Path) -> None:
     """Import the story (sorted), failing on any bad line."""
     result = history_import_run(events_sorted(history).write(path))
     assert result.bad == {}, result.bad
+
+
+def diverting_company() -> HistoryBuilder:
+    """The company with two diverters and an honest look-alike.
+
+    何涛 (rep1, 华东): C1's and C2's orders stop at TURN while he keeps calling, and that week
+    he changes their phone numbers to his own mobile. 林峰 (rep3, 华南) does the same with C5.
+    杨艳 (rep2, 华东) is the look-alike: her C3 goes dormant (no orders, no calls) and its
+    buyer's new number is one nobody knows."""
+    history = company()
+    for code, name, rep, mobile in (
+        ("C1", "上海远丰机械有限公司", "rep1", "13983604450"),
+        ("C2", "上海安丰五金有限公司", "rep1", "13983604450"),
+        ("C5", "上海金泰贸易有限公司", "rep3", "13700001111"),
+    ):
+        customer(history, code, name, owner=rep)
+        weekly(history, code, rep, orders=range(TURN), calls=range(WEEKS))
+        history.contact_change(code, rep, "phone", "", mobile, at=history.day(TURN * 7 + 1))
+    customer(history, "C3", "上海康达食品有限公司", owner="rep2")
+    weekly(history, "C3", "rep2", orders=range(TURN), calls=range(TURN))
+    history.contact_change("C3", "rep2", "phone", "", "13511112222", at=history.day(TURN * 7 + 1))
+    return history
+
+
+def boss():
+    """The boss at the top of the company (the file declares no admin)."""
+    from kedun.org.services import department_root
+    from tests.factories import UserFactory
+
+    return UserFactory(
+        username="boss", full_name="王总", role="admin", department=department_root()
+    )
