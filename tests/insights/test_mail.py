@@ -5,6 +5,8 @@ customer, or to a colleague."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.utils import timezone
 
@@ -71,3 +73,27 @@ def test_customer_mail_to_competitors_and_private_boxes_but_not_to_customers_or_
         "mail_outside", found["C1"].facts, customer="C1 上海远丰机械有限公司", rep="何涛"
     )
     assert "上海立信泵业有限公司" in sentence
+
+
+def test_the_archives_own_signals_count_for_synced_mail_the_address_rules_cannot_place(cast):
+    from kedun.comms.services import competitor_save
+    from kedun.org.models import User
+    from tests.comms.conftest import store
+    from tests.comms.test_signals import outgoing
+
+    competitor_save(actor=cast.boss, name="宏远机械", domains=["hongyuan-jx.com"])
+    store(
+        outgoing("zhang@sales.hongyuan-jx.com", "报价"), owner=cast.east_rep, sent_by=cast.east_rep
+    )
+    # The look-alike: mail to a customer's buyer leaves no signal.
+    store(outgoing("wangzhe@hengda-jx.com", "报价"), owner=cast.east_rep2, sent_by=cast.east_rep2)
+    # His profile names another address than the mailbox he sends from: only the signal the
+    # archive recorded when it stored the message can say where it went.
+    User.objects.filter(pk=cast.east_rep.pk).update(email="zhang.wei@kedun-corp.cn")
+
+    found = mail_findings(analysed(dt.date(2027, 3, 8)))  # the message's day
+
+    assert [(f.rep_id, f.customer_id) for f in found] == [(cast.east_rep.pk, None)]
+    (message,) = found[0].facts["messages"]
+    assert message["verdict"] == "competitor" and message["to"] == "zhang@sales.hongyuan-jx.com"
+    assert found[0].strength == pytest.approx(0.8)
