@@ -37,7 +37,7 @@ def test_payments_and_deliveries_through_other_parties(tmp_path):
     history.won_deal("C1", "rep1", PUMP, at=day, payer="王建国", ship_to="上海宏达贸易有限公司")
     history.won_deal("C2", "rep1", PUMP, at=day, payer="王建国", ship_to="上海宏达贸易有限公司")
     history.won_deal("C3", "rep1", PUMP, at=day, payer="何涛", ship_to="上海宏达贸易有限公司")
-    # The look-alikes: C3's own company spelled another way pays and receives; C4's parent
+    # The look-alikes: C3's own company spelled another way pays, its branch receives; C4's parent
     # company pays once.
     history.won_deal(
         "C3",
@@ -45,7 +45,7 @@ def test_payments_and_deliveries_through_other_parties(tmp_path):
         PUMP,
         at=day,
         payer="康达食品（上海）有限公司",
-        ship_to="康达食品（上海）有限公司",
+        ship_to="上海康达食品有限公司嘉定分公司",
     )
     history.won_deal("C4", "rep2", PUMP, at=day, payer="上海蓝海集团有限公司")
     stories.imported(history, tmp_path / "h.jsonl")
