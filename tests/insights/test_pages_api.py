@@ -173,3 +173,41 @@ def test_the_api_dismisses_and_keeps_case_files(scene, api_client):
     api_client.force_authenticate(user("mgr_south"))
     assert api_client.get(reverse("api-insights-case", args=[case["id"]])).status_code == 404
     assert api_client.get(reverse("api-insights-cases")).json()["count"] == 0
+
+
+def test_a_customers_evidence_links_to_the_records_behind_it(tmp_path, client):
+    history = stories.company()
+    stories.customer(history, "C1", "上海远丰机械有限公司", owner="rep1")
+    stories.weekly(history, "C1", "rep1", orders=range(stories.TURN), calls=range(stories.WEEKS))
+    turn = stories.TURN * 7
+    deal = history.won_deal("C1", "rep1", [("P1", 2, "1000.00")], at=history.day(turn - 20),
+                            payer="王建国")  # fmt: skip
+    history.email("rep1", ["hetao88@163.com"], customer="C1", subject="转发: 远丰图纸",
+                  at=history.day(turn + 3))  # fmt: skip
+    for n in (4, 11):
+        history.check_in("C1", "rep1", lat=stories.HERE[0] + 0.2, lng=stories.HERE[1],
+                         at=history.day(turn + n, 15))  # fmt: skip
+    stories.imported(history, tmp_path / "h.jsonl")
+    run = risk_compute(as_of=LAST_DAY, full=True).run
+    rep1 = user("rep1")
+    kinds = set(
+        Finding.objects.filter(run=run, rep=rep1, corroborated=True).values_list("kind", flat=True)
+    )
+    assert {"paid_by_other", "mail_outside", "visits_elsewhere"} <= kinds
+
+    client.force_login(user("mgr_east"))
+    page = client.get(
+        reverse("insights-customer", args=[rep1.pk, Customer.objects.get(code="C1").pk])
+    ).content.decode()
+
+    from kedun.comms.models import Message
+    from kedun.field.models import CheckIn
+    from kedun.sales.models import Order
+
+    order = Order.objects.get(number=deal["order"])
+    assert reverse("order-detail", args=[order.pk]) in page
+    assert reverse("mail-thread", args=[Message.objects.get(subject="转发: 远丰图纸").pk]) in page
+    far = CheckIn.objects.filter(customer__code="C1", distance_m__gt=10000)
+    assert far.count() == 2
+    for check_in in far:
+        assert reverse("field-check-in", args=[check_in.pk]) in page
