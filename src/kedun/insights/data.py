@@ -133,7 +133,7 @@ def analysis_data_load(as_of: dt.date) -> AnalysisData:
         if customer_id not in first_active or index < first_active[customer_id]:
             first_active[customer_id] = index
     reps = _reps_load()
-    customers = _customers_load(set(by_customer))
+    customers = customers_info_load(set(by_customer))
     return AnalysisData(
         as_of=as_of,
         first_week=first_week,
@@ -182,7 +182,7 @@ def _reps_load() -> dict[int, Rep]:
     return reps
 
 
-def _customers_load(ids: set[int]) -> dict[int, CustomerInfo]:
+def customers_info_load(ids: set[int]) -> dict[int, CustomerInfo]:
     domains: dict[int, set[str]] = defaultdict(set)
     for customer_id, domain in CustomerDomain.objects.filter(customer_id__in=ids).values_list(
         "customer_id", "domain"

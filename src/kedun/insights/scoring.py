@@ -71,13 +71,30 @@ def risk_score(
     for found in findings:
         key = finding_key(found.kind, found.rep_id, found.customer_id)
         gone = dismissed.get(key)
-        # A dismissal covers the episode it judged; one that starts later is new.
+        # A dismissal covers the evidence it judged; an episode that starts later, or a record
+        # after it (the same rep redirecting the same customer's phone again), is new.
         by_rep[found.rep_id].append(
-            Scored(found, dismissed=gone is not None and found.start <= gone)
+            Scored(found, dismissed=gone is not None and _latest_evidence(found) <= gone)
         )
     results = [_rep_score(rep_id, by_rep.get(rep_id, [])) for rep_id in data.reps]
     results.sort(key=lambda r: (-r.score, data.reps[r.rep_id].username))
     return results
+
+
+# Where a sparse finding keeps its records, each with its day: contact changes, mail, visits,
+# payments and deliveries.
+_RECORDS = ("changes", "messages", "check_ins", "records")
+
+
+def _latest_evidence(found: Found) -> dt.date:
+    """The day of the finding's latest record (its start for a change read from a series)."""
+    days = [
+        dt.date.fromisoformat(item["on"])
+        for key in _RECORDS
+        for item in found.facts.get(key, [])
+        if isinstance(item, dict) and "on" in item
+    ]
+    return max([found.start, *days])
 
 
 def _rep_score(rep_id: int, findings: list[Scored]) -> RepResult:

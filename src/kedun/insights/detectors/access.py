@@ -38,6 +38,7 @@ def access_findings(data: AnalysisData) -> list[Found]:
     views: dict[int, list[int]] = defaultdict(lambda: [0] * days)
     exported: dict[int, list[int]] = defaultdict(lambda: [0] * days)
     outside_customers: dict[int, set[int]] = defaultdict(set)
+    origin = days  # the first day any access was recorded
     for user_id, kind, customer_id, rows, at in AccessEvent.objects.filter(
         at__gte=start,
         at__lt=end,
@@ -45,14 +46,15 @@ def access_findings(data: AnalysisData) -> list[Found]:
         user_id__in=list(data.reps),
     ).values_list("user_id", "kind", "customer_id", "rows", "at"):
         day = (at.astimezone(timezone.get_default_timezone()).date() - first_day).days
+        origin = min(origin, day)
         if kind == AccessKind.VIEW:
             if customer_id is not None and customer_id not in book[user_id]:
                 views[user_id][day] += 1
                 outside_customers[user_id].add(customer_id)
         else:
             exported[user_id][day] += rows
-    view_peaks = {rep: _peak(series) for rep, series in views.items()}
-    export_peaks = {rep: _peak(series) for rep, series in exported.items()}
+    view_peaks = {rep: _peak(series, origin) for rep, series in views.items()}
+    export_peaks = {rep: _peak(series, origin) for rep, series in exported.items()}
     found = []
     for rep_id, rep in data.reps.items():
         facts: dict = {}
@@ -60,7 +62,7 @@ def access_findings(data: AnalysisData) -> list[Found]:
         window: tuple[int, int] | None = None
         if rep_id in view_peaks:
             total, peak_day = view_peaks[rep_id]
-            baseline = _baseline(views[rep_id], peak_day)
+            baseline = _baseline(views[rep_id], peak_day, origin)
             peers = _peers(view_peaks, rep_id)
             if total >= max(30, 4 * baseline + 10, 2 * peers + 10):
                 strength += 0.5
@@ -73,7 +75,7 @@ def access_findings(data: AnalysisData) -> list[Found]:
                 )
         if rep_id in export_peaks:
             total, peak_day = export_peaks[rep_id]
-            baseline = _baseline(exported[rep_id], peak_day)
+            baseline = _baseline(exported[rep_id], peak_day, origin)
             peers = _peers(export_peaks, rep_id)
             if total >= max(300, 4 * baseline + 100, 2 * peers + 100):
                 strength += 0.4
@@ -111,22 +113,35 @@ def access_findings(data: AnalysisData) -> list[Found]:
     return found
 
 
-def _peak(series: list[int]) -> tuple[int, int]:
-    """The busiest WINDOW_DAYS: (total, index of its last day)."""
-    best, best_at, running = 0, WINDOW_DAYS - 1, 0
-    for i, value in enumerate(series):
-        running += value
-        if i >= WINDOW_DAYS:
-            running -= series[i - WINDOW_DAYS]
-        if running > best:
-            best, best_at = running, i
-    return best, best_at
+def _peak(series: list[int], origin: int = 0) -> tuple[int, int]:
+    """The WINDOW_DAYS that stand out most against the rep's own past: (total, index of its
+    last day). A window is weighed by how far it goes beyond the rep's usual amount over the
+    half-year before it (as the thresholds below weigh it); the first weeks of the records
+    (from `origin`, the first day any access was recorded), with no past to compare, compete
+    only when no window has one — there any busy month would look like a jump from nothing
+    (an assistant who always opens colleagues' customers)."""
+    sums = [0]
+    for value in series:
+        sums.append(sums[-1] + value)
+    best: tuple[bool, float, int] | None = None
+    best_total, best_at = 0, WINDOW_DAYS - 1
+    for i in range(min(WINDOW_DAYS, len(series)) - 1, len(series)):
+        total = sums[i + 1] - sums[max(0, i - WINDOW_DAYS + 1)]
+        end = max(0, i - WINDOW_DAYS + 1)
+        begin = max(origin, end - BASELINE_DAYS)
+        has_past = end - begin >= WINDOW_DAYS
+        baseline = (sums[end] - sums[begin]) / (end - begin) * WINDOW_DAYS if has_past else 0.0
+        key = (has_past, total - 4 * baseline, -i)
+        if best is None or key > best:
+            best, best_total, best_at = key, total, i
+    return best_total, best_at
 
 
-def _baseline(series: list[int], peak_at: int) -> float:
-    """The rep's own usual amount per WINDOW_DAYS, over the half-year before the peak."""
+def _baseline(series: list[int], peak_at: int, origin: int = 0) -> float:
+    """The rep's own usual amount per WINDOW_DAYS, over the half-year before the peak (and
+    after `origin`: before the records begin there is no past, not a quiet one)."""
     end = max(0, peak_at - WINDOW_DAYS + 1)
-    begin = max(0, end - BASELINE_DAYS)
+    begin = max(origin, end - BASELINE_DAYS)
     if end - begin < WINDOW_DAYS:
         return 0.0
     return sum(series[begin:end]) / (end - begin) * WINDOW_DAYS

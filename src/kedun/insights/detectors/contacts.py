@@ -18,7 +18,7 @@ from kedun.customers.contact_identity import (
 )
 from kedun.customers.models import Contact, ContactChange, ContactField, Customer, CustomerPhone
 
-from ..data import AnalysisData
+from ..data import AnalysisData, customers_info_load
 from ..models import Family
 from . import Found
 
@@ -123,6 +123,17 @@ class _Owners:
         for _pk, customer_id, field, _old, new, _r, _at in changes:
             for value in _values(field, new):
                 self.set_on[value].add(customer_id)
+        # Customers with no dealings in the window are not in the run's data, but a change
+        # can still name them (their switchboard) or touch them (a dormant customer's email):
+        # their codes and own domains are needed all the same.
+        involved = {c for _pk, c, *_rest in changes}
+        for owners in (self.customer_phones, self.customer_emails, self.set_on):
+            for ids in owners.values():
+                involved |= ids
+        self.customers = {
+            **customers_info_load(involved - set(data.customers)),
+            **data.customers,
+        }
 
     def classify(
         self, field: str, old: str, new: str, *, rep_id: int, customer_id: int
@@ -143,7 +154,9 @@ class _Owners:
             ) - {customer_id}
             if others:
                 return "other_customer", ", ".join(
-                    sorted(self.data.customer_code(c) for c in others)[:3]
+                    sorted(
+                        self.customers[c].code if c in self.customers else str(c) for c in others
+                    )[:3]
                 )
         if field in EMAIL_FIELDS:
             address = values[0]
@@ -151,7 +164,7 @@ class _Owners:
             if is_free_mail_domain(domain):
                 old_domain = email_domain(old) if old else None
                 return ("company_to_private" if old_domain else "private"), ""
-            own = self.data.customers.get(customer_id)
+            own = self.customers.get(customer_id)
             if own is not None and domain in own.domains:
                 return None  # a colleague at the customer's own company
             return "unknown_domain", ""

@@ -1,0 +1,35 @@
+"""The insights' tests: small hand-built histories, imported as `kedun import-history` would,
+then read by the detectors, the scoring and the risk view."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import translation
+
+from kedun.insights.activity import activity_refresh
+from kedun.insights.data import AnalysisData, analysis_data_load
+from kedun.org.models import User
+
+from .stories import LAST_DAY
+
+
+@pytest.fixture(autouse=True)
+def _sentences_in_english(request):
+    """Sentences are asserted by their English msgids (pages speak the user's language)."""
+    with translation.override("en"):
+        for name in ("client", "api_client"):
+            if name in request.fixturenames:
+                request.getfixturevalue(name).defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        yield
+
+
+def analysed(as_of: dt.date = LAST_DAY) -> AnalysisData:
+    """What a full risk run reads, as of the end of `as_of`."""
+    activity_refresh(since=None, until=as_of)
+    return analysis_data_load(as_of)
+
+
+def user(username: str) -> User:
+    return User.objects.get(username=username)
