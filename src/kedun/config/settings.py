@@ -43,6 +43,11 @@ AUDIT_HMAC_KEY_FILE = DATA_DIR / "audit_hmac_key"
 # s3://bucket/prefix/), and how often (hours; 0: never). Empty: no shipments.
 KEDUN_AUDIT_CHECKPOINT_TO = env_str("KEDUN_AUDIT_CHECKPOINT_TO")
 KEDUN_AUDIT_CHECKPOINT_HOURS = env_int("KEDUN_AUDIT_CHECKPOINT_HOURS", 1, maximum=24)
+# The nightly backup (`kedun backup` by the worker at this local hour) into this directory,
+# keeping the newest N (0: no nightly backup). Better on another disk than the data dir's.
+KEDUN_BACKUP_DIR = Path(env_str("KEDUN_BACKUP_DIR") or DATA_DIR / "backups").expanduser()
+KEDUN_BACKUP_KEEP = env_int("KEDUN_BACKUP_KEEP", 7, maximum=1000)
+KEDUN_BACKUP_HOUR = env_int("KEDUN_BACKUP_HOUR", 3, maximum=23)
 
 ALLOWED_HOSTS = env_list("KEDUN_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("KEDUN_CSRF_TRUSTED_ORIGINS", [])
@@ -61,6 +66,7 @@ INSTALLED_APPS = [
     "kedun.core",
     "kedun.org",
     "kedun.audit",
+    "kedun.backup",
     "kedun.customers",
     "kedun.lifecycle",
     "kedun.sales",
