@@ -20,6 +20,7 @@ from django.test import override_settings
 
 from kedun.audit import triggers
 from kedun.audit.chain import (
+    ChainHmac,
     audit_key,
     audit_key_forget,
     canonical_json,
@@ -339,3 +340,9 @@ def test_plain_and_keyed_hashes_differ_by_the_key_only():
     keyed = event_hash(**fields)
     assert keyed != event_hash(**fields, keyed=False)
     assert keyed != hashlib.sha256(b"").hexdigest()
+
+
+@pytest.mark.parametrize("key", [b"", b"k" * 32, b"k" * 64, b"k" * 65, bytes(range(200))])
+def test_the_chain_hmac_is_standard_hmac_sha256(key):
+    content = '[2,1,"客盾"]'.encode()
+    assert ChainHmac(key).hexdigest(content) == hmac.digest(key, content, "sha256").hex()

@@ -89,7 +89,7 @@ def event_hash(
         separators=(",", ":"),
     ).encode("utf-8")
     if keyed:
-        return hmac.digest(chain_key(), content, "sha256").hex()
+        return chain_hmac().hexdigest(content)
     return hashlib.sha256(content).hexdigest()
 
 
@@ -130,10 +130,40 @@ def audit_key_forget() -> None:
     """Read the key again on next use (a restore has just put another key file in place)."""
     _audit_key.cache_clear()
     _chain_key.cache_clear()
+    _chain_hmac.cache_clear()
 
 
 def chain_key() -> bytes:
     return _chain_key(audit_key())
+
+
+class ChainHmac:
+    """HMAC-SHA-256 under one key, its padded key blocks hashed once: verifying a million events
+    then costs two SHA-256 copies each (about 5 µs) instead of a full hmac.digest (about 13 µs,
+    which hashes the key blocks again every time). The result is exactly HMAC-SHA-256 (RFC 2104)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > 64:
+            key = hashlib.sha256(key).digest()
+        block = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
+
+    def hexdigest(self, content: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(content)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+def chain_hmac() -> ChainHmac:
+    return _chain_hmac(chain_key())
+
+
+@functools.cache
+def _chain_hmac(key: bytes) -> ChainHmac:
+    return ChainHmac(key)
 
 
 @functools.cache
@@ -314,7 +344,7 @@ def _verify_walk(
     rows: Iterable[tuple[Any, ...]], *, checkpoint: Checkpoint | None, keying: Keying
 ) -> VerifyResult:
     first_keyed = keying.first_keyed_seq
-    key = chain_key()
+    keyed_hash = chain_hmac().hexdigest
     expected_seq = 1
     prev_hash = GENESIS_HASH
     # The hash before prev_hash: lets us tell an inserted row from an edited one.
@@ -397,10 +427,7 @@ def _verify_walk(
             ensure_ascii=False,
             separators=(",", ":"),
         ).encode("utf-8")
-        if keyed:
-            computed = hmac.digest(key, content, "sha256").hex()
-        else:
-            computed = hashlib.sha256(content).hexdigest()
+        computed = keyed_hash(content) if keyed else hashlib.sha256(content).hexdigest()
         if computed != stored_hash:
             if keyed and hashlib.sha256(_with_version(content)).hexdigest() == stored_hash:
                 return _broken(
