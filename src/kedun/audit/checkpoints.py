@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kedun.audit.chain import Checkpoint, chain_head, checkpoint_sign
@@ -33,7 +34,7 @@ def checkpoint_take() -> Checkpoint:
 
 
 def checkpoint_file_name(checkpoint: Checkpoint) -> str:
-    moment = clock.now().astimezone().strftime("%Y%m%dT%H%M%S")
+    moment = timezone.localtime(clock.now()).strftime("%Y%m%dT%H%M%S")
     return f"kedun-audit-{moment}-{checkpoint.seq}.json"
 
 

@@ -33,6 +33,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import connection, connections
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kedun import __version__
@@ -155,7 +156,7 @@ def _sqlite_snapshot(target: Path) -> tuple[int, str]:
     (pages=-1): a read transaction over the whole copy, which in WAL mode never blocks the
     application's writers, and which a concurrent write cannot make restart."""
     name = connection.settings_dict["NAME"]
-    source = sqlite3.connect(f"file:{name}?mode=ro", uri=True, timeout=60)
+    source = sqlite3.connect(f"{Path(name).resolve().as_uri()}?mode=ro", uri=True, timeout=60)
     copy = sqlite3.connect(target)
     try:
         source.backup(copy, pages=-1)
@@ -393,7 +394,7 @@ def _database_tables() -> int:
         name = Path(connection.settings_dict["NAME"])
         if not name.exists() or name.stat().st_size == 0:
             return 0
-        probe = sqlite3.connect(f"file:{name}?mode=ro", uri=True)
+        probe = sqlite3.connect(f"{name.resolve().as_uri()}?mode=ro", uri=True)
         try:
             return int(
                 probe.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[
@@ -528,7 +529,7 @@ def backup_nightly() -> BackupResult | None:
     if not keep:
         return None
     directory = Path(settings.KEDUN_BACKUP_DIR)
-    moment = clock.now().astimezone().strftime("%Y%m%d-%H%M%S")
+    moment = timezone.localtime(clock.now()).strftime("%Y%m%d-%H%M%S")
     result = backup_write(directory / f"{NIGHTLY_PREFIX}{moment}{NIGHTLY_SUFFIX}")
     backups_prune(directory, keep=keep)
     return result
