@@ -346,3 +346,25 @@ def test_plain_and_keyed_hashes_differ_by_the_key_only():
 def test_the_chain_hmac_is_standard_hmac_sha256(key):
     content = '[2,1,"客盾"]'.encode()
     assert ChainHmac(key).hexdigest(content) == hmac.digest(key, content, "sha256").hex()
+
+
+def test_checkpoints_ship_to_an_s3_url_and_verify_from_it(settings, capsys):
+    import boto3
+    import moto  # a dev dependency: S3 in memory
+
+    settings.KEDUN_S3_ENDPOINT_URL = None
+    settings.KEDUN_S3_REGION = "us-east-1"
+    settings.KEDUN_S3_ACCESS_KEY = "testing"
+    settings.KEDUN_S3_SECRET_KEY = "testing"
+    record_events(3)
+    with moto.mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="kedun-checkpoints")
+        call_command("audit", "checkpoint", "--to", "s3://kedun-checkpoints/audit/")
+        written = capsys.readouterr().out.strip().rsplit(" ", 1)[-1]
+        (listed,) = s3.list_objects_v2(Bucket="kedun-checkpoints")["Contents"]
+        assert written == f"s3://kedun-checkpoints/{listed['Key']}"
+        assert listed["Key"].startswith("audit/kedun-audit-")
+        record_events(1, start=3)
+        call_command("audit", "verify", "--checkpoint", written)
+        assert "matches checkpoint at entry 3" in capsys.readouterr().out
