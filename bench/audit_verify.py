@@ -35,12 +35,21 @@ def main() -> int:
     from django.db import connection, transaction
 
     from kedun.audit import triggers
-    from kedun.audit.chain import canonical_json, chain_verify, event_hash, verify_rows
+    from kedun.audit.chain import (
+        canonical_json,
+        chain_verify,
+        event_hash,
+        keying_record,
+        verify_rows,
+    )
     from kedun.audit.models import GENESIS_HASH, AuditEvent
 
     call_command("migrate", verbosity=0)
     with transaction.atomic(), triggers.suspended(connection), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {triggers.TABLE}")
+        cursor.execute(f"DELETE FROM {triggers.KEYING_TABLE}")
+    with transaction.atomic():
+        keying_record(first_keyed_seq=1, prev_hash=GENESIS_HASH)  # every event keyed (HMAC)
 
     started = time.perf_counter()
     moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -15,7 +15,8 @@ PASSWORD = "correct-horse-42"
 @pytest.fixture(autouse=True)
 def _audit_rows_cleared_before_flush(request):
     """Tests on a real (non-rolled-back) database end with a table flush, which the audit
-    table's append-only triggers refuse. Clear the audit rows with the triggers lifted first.
+    tables' append-only triggers refuse. Clear the audit rows (and the keying marker: the next
+    chain records its own on its first entry) with the triggers lifted first.
 
     Requesting transactional_db from here makes this fixture's teardown run before its flush.
     """
@@ -28,6 +29,7 @@ def _audit_rows_cleared_before_flush(request):
     connection.close_if_unusable_or_obsolete()
     with transaction.atomic(), triggers.suspended(connection), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {triggers.TABLE}")
+        cursor.execute(f"DELETE FROM {triggers.KEYING_TABLE}")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET kedun.audit_maintenance = 'on'")  # lets the flush TRUNCATE

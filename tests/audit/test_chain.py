@@ -169,7 +169,7 @@ def test_a_rewritten_chain_is_caught_with_a_checkpoint():
     record_events(4)
     seq, head_hash = chain_head()
     checkpoint = checkpoint_sign(seq=seq, hash=head_hash, created_at="2026-11-27T00:00:00Z")
-    # Rewrite the whole chain consistently (what someone who knows the algorithm could do).
+    # Rewrite the whole chain consistently (what someone who holds the audit key could do).
     rows = list(AuditEvent.objects.order_by("seq"))
     raw("DELETE FROM audit_auditevent")
     prev = GENESIS_HASH

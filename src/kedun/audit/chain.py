@@ -1,22 +1,35 @@
-"""Hashing, verification and signed checkpoints of the audit chain."""
+"""Hashing, verification and signed checkpoints of the audit chain.
+
+Two eras share one chain. Events written before keying began (the marker in AuditChainKeying,
+recorded by migration 0004 at the head of that day's chain) are plain SHA-256 over their
+content: anyone who knows the algorithm can recompute them. From the marker on, each event's
+hash is HMAC-SHA-256 under the audit key, which lives outside the database (KEDUN_AUDIT_KEY on
+the application servers, else a file in the data dir): someone with only database access can
+neither append an event nor rewrite one that verifies. Since every keyed event covers the
+previous hash, the keyed era also seals the plain one before it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
-from kedun.audit.models import GENESIS_HASH, AuditEvent
+from kedun.audit.models import GENESIS_HASH, AuditChainKeying, AuditEvent
 from kedun.config.env import key_file
 
+# The first element of every hashed content: 1 plain SHA-256, 2 HMAC-SHA-256 under the audit key.
 CANONICAL_VERSION = 1
+KEYED_VERSION = 2
 
 
 def canonical_json(data: Any) -> str:
@@ -54,10 +67,13 @@ def event_hash(
     changes: str,
     ip: str,
     prev_hash: str,
+    keyed: bool = True,
 ) -> str:
+    """The event's hash: HMAC-SHA-256 under the chain key (keyed), or plain SHA-256 (events
+    written before keying began)."""
     content = json.dumps(
         [
-            CANONICAL_VERSION,
+            KEYED_VERSION if keyed else CANONICAL_VERSION,
             seq,
             utc_text(occurred_at),
             actor_id,
@@ -71,11 +87,13 @@ def event_hash(
         ],
         ensure_ascii=False,
         separators=(",", ":"),
-    )
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+    ).encode("utf-8")
+    if keyed:
+        return chain_hmac().hexdigest(content)
+    return hashlib.sha256(content).hexdigest()
 
 
-def event_hash_of(event: AuditEvent) -> str:
+def event_hash_of(event: AuditEvent, *, keyed: bool = True) -> str:
     """The hash an event's own columns call for (its stored prev_hash included)."""
     return event_hash(
         seq=event.seq,
@@ -88,7 +106,122 @@ def event_hash_of(event: AuditEvent) -> str:
         changes=event.changes,
         ip=event.ip,
         prev_hash=event.prev_hash,
+        keyed=keyed,
     )
+
+
+# --- The audit key ------------------------------------------------------------------------------
+
+
+def audit_key() -> bytes:
+    """The installation's audit key: KEDUN_AUDIT_KEY if set (the same on every application
+    server), else the data dir's key file, created on first use with mode 0600."""
+    return _audit_key(settings.AUDIT_KEY, Path(settings.AUDIT_HMAC_KEY_FILE))
+
+
+@functools.cache
+def _audit_key(from_environment: str, path: Path) -> bytes:
+    if from_environment:
+        return from_environment.encode()
+    return key_file(path, nbytes=48).encode()
+
+
+def audit_key_forget() -> None:
+    """Read the key again on next use (a restore has just put another key file in place)."""
+    _audit_key.cache_clear()
+    _chain_key.cache_clear()
+    _chain_hmac.cache_clear()
+
+
+def chain_key() -> bytes:
+    return _chain_key(audit_key())
+
+
+class ChainHmac:
+    """HMAC-SHA-256 under one key, its padded key blocks hashed once: verifying a million events
+    then costs two SHA-256 copies each (about 5 µs) instead of a full hmac.digest (about 13 µs,
+    which hashes the key blocks again every time). The result is exactly HMAC-SHA-256 (RFC 2104)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > 64:
+            key = hashlib.sha256(key).digest()
+        block = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
+
+    def hexdigest(self, content: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(content)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+def chain_hmac() -> ChainHmac:
+    return _chain_hmac(chain_key())
+
+
+@functools.cache
+def _chain_hmac(key: bytes) -> ChainHmac:
+    return ChainHmac(key)
+
+
+@functools.cache
+def _chain_key(key: bytes) -> bytes:
+    # A key of its own for the chain, derived from the audit key, so that a chain hash can never
+    # double as a checkpoint signature (those are made with the audit key itself).
+    return hmac.digest(key, b"kedun audit chain v2", "sha256")
+
+
+# --- Where keying began ---------------------------------------------------------------------------
+
+
+def keying_signature(*, first_keyed_seq: int, prev_hash: str) -> str:
+    payload = canonical_json(
+        {"marker": "keying began", "first_keyed_seq": first_keyed_seq, "prev_hash": prev_hash}
+    ).encode()
+    return hmac.digest(chain_key(), payload, "sha256").hex()
+
+
+def keying_record(*, first_keyed_seq: int, prev_hash: str) -> AuditChainKeying:
+    """Record that events from `first_keyed_seq` on are keyed. Signed: moving the boundary (to
+    pass keyed events off as plain ones) needs the key."""
+    from kedun.core import clock
+
+    return AuditChainKeying.objects.create(
+        first_keyed_seq=first_keyed_seq,
+        prev_hash=prev_hash,
+        recorded_at=clock.now(),
+        signature=keying_signature(first_keyed_seq=first_keyed_seq, prev_hash=prev_hash),
+    )
+
+
+@dataclass(frozen=True)
+class Keying:
+    """What verification assumes about the eras: plain before first_keyed_seq, keyed from it."""
+
+    first_keyed_seq: int = 1
+    prev_hash: str = GENESIS_HASH
+    # "" when the marker is present and genuine; otherwise why it cannot be trusted.
+    problem: str = ""
+
+
+def keying_read() -> Keying:
+    marker = AuditChainKeying.objects.first()
+    if marker is None:
+        # Everything is then taken as keyed: a plain event is named where it stands.
+        return Keying(problem="the record of where keying began is missing (deleted)")
+    expected = keying_signature(first_keyed_seq=marker.first_keyed_seq, prev_hash=marker.prev_hash)
+    if not hmac.compare_digest(expected, marker.signature):
+        return Keying(
+            first_keyed_seq=marker.first_keyed_seq,
+            prev_hash=marker.prev_hash,
+            problem=(
+                "the record of where keying began was altered (its signature is wrong, or it "
+                "was made with another audit key)"
+            ),
+        )
+    return Keying(first_keyed_seq=marker.first_keyed_seq, prev_hash=marker.prev_hash)
 
 
 # Column order used by verification (values_list is much faster than model instances).
@@ -141,7 +274,7 @@ class VerifyResult:
 
 
 def _hmac_key() -> bytes:
-    return key_file(settings.AUDIT_HMAC_KEY_FILE, nbytes=48).encode()
+    return audit_key()
 
 
 def checkpoint_sign(*, seq: int, hash: str, created_at: str) -> Checkpoint:
@@ -174,9 +307,44 @@ def checkpoint_parse(text: str) -> Checkpoint:
 
 
 def verify_rows(
-    rows: Iterable[tuple[Any, ...]], *, checkpoint: Checkpoint | None = None
+    rows: Iterable[tuple[Any, ...]],
+    *,
+    checkpoint: Checkpoint | None = None,
+    keying: Keying | None = None,
 ) -> VerifyResult:
-    """Walk the chain in seq order and report the first entry that breaks it."""
+    """Walk the chain in seq order and report the first entry that breaks it.
+
+    `keying` says where the keyed era begins (default: every entry keyed)."""
+    keying = keying or Keying()
+    result = _verify_walk(rows, checkpoint=checkpoint, keying=keying)
+    if not keying.problem:
+        return result
+    # The marker cannot be trusted: the chain is broken whatever the walk found, and the
+    # walk's first break (usually the first plain entry, taken as keyed) is still the one named.
+    if result.ok:
+        if result.count == 0:
+            return result  # an empty chain (a new or flushed database) has no marker yet
+        return _broken(
+            result.count,
+            result.head_seq,
+            result.head_hash,
+            keying.first_keyed_seq,
+            keying.problem,
+        )
+    return _broken(
+        result.count,
+        result.head_seq,
+        result.head_hash,
+        result.broken_seq or keying.first_keyed_seq,
+        f"{result.reason}; {keying.problem}",
+    )
+
+
+def _verify_walk(
+    rows: Iterable[tuple[Any, ...]], *, checkpoint: Checkpoint | None, keying: Keying
+) -> VerifyResult:
+    first_keyed = keying.first_keyed_seq
+    keyed_hash = chain_hmac().hexdigest
     expected_seq = 1
     prev_hash = GENESIS_HASH
     # The hash before prev_hash: lets us tell an inserted row from an edited one.
@@ -232,26 +400,52 @@ def verify_rows(
                 f"entry {seq} does not link to entry {seq - 1} "
                 "(an entry was inserted, removed or moved before it)",
             )
-        computed = event_hash(
-            seq=seq,
-            occurred_at=occurred_at,
-            actor_id=actor_id,
-            actor_label=actor_label,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            changes=changes,
-            ip=ip,
-            prev_hash=stored_prev,
-        )
+        keyed = seq >= first_keyed
+        if seq == first_keyed and stored_prev != keying.prev_hash:
+            return _broken(
+                count,
+                seq - 1,
+                prev_hash,
+                seq - 1 if seq > 1 else seq,
+                f"the entries before entry {seq} are not those that stood there when keying "
+                "began (rewritten)",
+            )
+        content = json.dumps(
+            [
+                KEYED_VERSION if keyed else CANONICAL_VERSION,
+                seq,
+                utc_text(occurred_at),
+                actor_id,
+                actor_label,
+                action,
+                object_type,
+                object_id,
+                changes,
+                ip,
+                stored_prev,
+            ],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode("utf-8")
+        computed = keyed_hash(content) if keyed else hashlib.sha256(content).hexdigest()
         if computed != stored_hash:
+            if keyed and hashlib.sha256(_with_version(content)).hexdigest() == stored_hash:
+                return _broken(
+                    count,
+                    seq - 1,
+                    prev_hash,
+                    seq,
+                    f"entry {seq} carries a plain SHA-256 hash where the audit key's is due: "
+                    "it was written by someone without the key (appended or rewritten in the "
+                    "database)",
+                )
             return _broken(
                 count,
                 seq - 1,
                 prev_hash,
                 seq,
-                f"entry {seq} does not match its hash (edited, or moved from "
-                "elsewhere in the chain)",
+                f"entry {seq} does not match its hash (edited, written without the audit key, "
+                "or moved from elsewhere in the chain)",
             )
         if checkpoint is not None and seq == checkpoint.seq:
             checkpoint_hash_at_seq = stored_hash
@@ -259,6 +453,23 @@ def verify_rows(
         expected_seq += 1
         count += 1
     head_seq = expected_seq - 1
+    if head_seq < first_keyed - 1:
+        return _broken(
+            count,
+            head_seq,
+            prev_hash,
+            head_seq + 1,
+            f"the chain ends at entry {head_seq} but {first_keyed - 1} entries stood when "
+            f"keying began: entries {head_seq + 1}–{first_keyed - 1} were removed (truncated)",
+        )
+    if head_seq == first_keyed - 1 and head_seq > 0 and prev_hash != keying.prev_hash:
+        return _broken(
+            count,
+            head_seq,
+            prev_hash,
+            head_seq,
+            f"entry {head_seq} is not the one that stood there when keying began (rewritten)",
+        )
     if checkpoint is not None:
         if head_seq < checkpoint.seq:
             first_lost = head_seq + 1
@@ -283,6 +494,11 @@ def verify_rows(
     return VerifyResult(ok=True, count=count, head_seq=head_seq, head_hash=prev_hash)
 
 
+def _with_version(keyed_content: bytes) -> bytes:
+    """The same content as the plain era would hash it (version 1 in place of 2)."""
+    return b"[%d" % CANONICAL_VERSION + keyed_content[len(b"[%d" % KEYED_VERSION) :]
+
+
 def _broken(
     count: int, head_seq: int, head_hash: str, broken_seq: int, reason: str
 ) -> VerifyResult:
@@ -297,8 +513,9 @@ def _broken(
 
 
 def chain_verify(*, checkpoint: Checkpoint | None = None, chunk_size: int = 20_000) -> VerifyResult:
+    keying = keying_read()
     rows = AuditEvent.objects.order_by("seq").values_list(*_FIELDS).iterator(chunk_size=chunk_size)
-    return verify_rows(rows, checkpoint=checkpoint)
+    return verify_rows(rows, checkpoint=checkpoint, keying=keying)
 
 
 def chain_head() -> tuple[int, str]:

@@ -1,7 +1,8 @@
 """The audit trail: append-only, hash-chained events.
 
-Each event's hash is SHA-256 over its canonical content, which includes the previous event's
-hash: editing, deleting, inserting or reordering any row breaks the chain from that row on.
+Each event's hash is HMAC-SHA-256 under the audit key (plain SHA-256 before keying began, see
+chain.py) over its canonical content, which includes the previous event's hash: editing,
+deleting, inserting or reordering any row breaks the chain from that row on.
 The database refuses UPDATE and DELETE on this table (triggers, see triggers.py).
 """
 
@@ -55,6 +56,32 @@ class AuditEvent(models.Model):
     @property
     def changes_data(self) -> Any:
         return json.loads(self.changes)
+
+
+class AuditChainKeying(models.Model):
+    """Where the chain became keyed: events from first_keyed_seq on carry HMAC-SHA-256 under the
+    audit key, those before it plain SHA-256 (chain.py). One row, recorded by migration 0004 at
+    the then head (or by the first append to an empty chain), signed with the key so that
+    moving the boundary needs the key too. Append-only, like the events."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    first_keyed_seq = models.BigIntegerField()
+    # The hash of entry first_keyed_seq − 1 when keying began (GENESIS_HASH for entry 1).
+    prev_hash = models.CharField(max_length=64)
+    recorded_at = models.DateTimeField()
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("audit chain keying")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="audit_keying_single_row"),
+            models.CheckConstraint(
+                condition=models.Q(first_keyed_seq__gte=1), name="audit_keying_seq_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"keyed from #{self.first_keyed_seq}"
 
 
 class AccessKind(models.TextChoices):

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db import connection, models
 
-from kedun.audit.chain import canonical_json, chain_head, event_hash_of
-from kedun.audit.models import AccessEvent, AuditEvent
+from kedun.audit.chain import canonical_json, chain_head, event_hash_of, keying_record
+from kedun.audit.models import GENESIS_HASH, AccessEvent, AuditChainKeying, AuditEvent
 from kedun.core import clock
 from kedun.core.request_context import client_ip
 
@@ -57,6 +57,12 @@ def audit_record(
 
     _lock_chain()
     head_seq, head_hash = chain_head()
+    if head_seq == 0 and not AuditChainKeying.objects.exists():
+        # A new chain (a database created before migration 0004 recorded its marker, or
+        # emptied since) is keyed from its first entry. Only an empty chain gets a marker here:
+        # re-recording one under a non-empty chain would let whoever deleted the old marker
+        # pass keyed entries off as plain ones.
+        keying_record(first_keyed_seq=1, prev_hash=GENESIS_HASH)
     event = AuditEvent(
         seq=head_seq + 1,
         occurred_at=clock.now(),

@@ -48,6 +48,34 @@ _POSTGRES_REMOVE = [
 ]
 
 
+# The marker of where keying began (migration 0004) is append-only too.
+KEYING_TABLE = "audit_auditchainkeying"
+
+_SQLITE_KEYING_INSTALL = [
+    f"""CREATE TRIGGER IF NOT EXISTS audit_keying_no_update BEFORE UPDATE ON {KEYING_TABLE}
+        BEGIN SELECT RAISE(ABORT, 'the audit keying marker is append-only: UPDATE refused');
+        END""",
+    f"""CREATE TRIGGER IF NOT EXISTS audit_keying_no_delete BEFORE DELETE ON {KEYING_TABLE}
+        BEGIN SELECT RAISE(ABORT, 'the audit keying marker is append-only: DELETE refused');
+        END""",
+]
+_SQLITE_KEYING_REMOVE = [
+    "DROP TRIGGER IF EXISTS audit_keying_no_update",
+    "DROP TRIGGER IF EXISTS audit_keying_no_delete",
+]
+# kedun_audit_append_only() is the events' function (installed first, by migration 0002).
+_POSTGRES_KEYING_INSTALL = [
+    f"""CREATE TRIGGER audit_keying_append_only BEFORE UPDATE OR DELETE ON {KEYING_TABLE}
+        FOR EACH ROW EXECUTE FUNCTION kedun_audit_append_only()""",
+    f"""CREATE TRIGGER audit_keying_no_truncate BEFORE TRUNCATE ON {KEYING_TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION kedun_audit_append_only()""",
+]
+_POSTGRES_KEYING_REMOVE = [
+    f"DROP TRIGGER IF EXISTS audit_keying_append_only ON {KEYING_TABLE}",
+    f"DROP TRIGGER IF EXISTS audit_keying_no_truncate ON {KEYING_TABLE}",
+]
+
+
 def _statements(connection: BaseDatabaseWrapper, *, install: bool) -> list[str]:
     if connection.vendor == "sqlite":
         return _SQLITE_INSTALL if install else _SQLITE_REMOVE
@@ -56,26 +84,48 @@ def _statements(connection: BaseDatabaseWrapper, *, install: bool) -> list[str]:
     raise NotImplementedError(f"no audit triggers for {connection.vendor}")
 
 
-def install(connection: BaseDatabaseWrapper) -> None:
+def _keying_statements(connection: BaseDatabaseWrapper, *, install: bool) -> list[str]:
+    if connection.vendor == "sqlite":
+        return _SQLITE_KEYING_INSTALL if install else _SQLITE_KEYING_REMOVE
+    if connection.vendor == "postgresql":
+        return _POSTGRES_KEYING_INSTALL if install else _POSTGRES_KEYING_REMOVE
+    raise NotImplementedError(f"no audit triggers for {connection.vendor}")
+
+
+def _run(connection: BaseDatabaseWrapper, statements: list[str]) -> None:
     with connection.cursor() as cursor:
-        for statement in _statements(connection, install=True):
+        for statement in statements:
             cursor.execute(statement)
+
+
+def install(connection: BaseDatabaseWrapper) -> None:
+    """The events' triggers (migration 0002: the keying table does not exist yet there)."""
+    _run(connection, _statements(connection, install=True))
 
 
 def remove(connection: BaseDatabaseWrapper) -> None:
-    with connection.cursor() as cursor:
-        for statement in _statements(connection, install=False):
-            cursor.execute(statement)
+    _run(connection, _statements(connection, install=False))
+
+
+def keying_install(connection: BaseDatabaseWrapper) -> None:
+    _run(connection, _keying_statements(connection, install=True))
+
+
+def keying_remove(connection: BaseDatabaseWrapper) -> None:
+    _run(connection, _keying_statements(connection, install=False))
 
 
 @contextlib.contextmanager
 def suspended(connection: BaseDatabaseWrapper) -> Iterator[None]:
-    """Lift the protection inside the caller's transaction (tests of tampering; test teardown).
+    """Lift the protection of both tables inside the caller's transaction (tests of tampering;
+    test teardown).
 
     Both engines run DDL transactionally, so a rollback restores the triggers as well.
     """
+    keying_remove(connection)
     remove(connection)
     try:
         yield
     finally:
         install(connection)
+        keying_install(connection)

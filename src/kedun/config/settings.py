@@ -31,8 +31,23 @@ HTTPS = env_bool("KEDUN_HTTPS", False)
 SECRET_KEY = env_str("KEDUN_SECRET_KEY") or key_file(DATA_DIR / "secret_key", nbytes=48)
 if len(SECRET_KEY) < 50:
     raise ConfigError("KEDUN_SECRET_KEY must be at least 50 characters long")
-# Signs audit checkpoints; kept apart from SECRET_KEY so rotating one does not void the other.
+# The audit key: keys the audit chain (HMAC-SHA-256) and signs its checkpoints. It lives outside
+# the database so that database access alone cannot forge events: KEDUN_AUDIT_KEY on the
+# application servers (the same on every one), else this file, made on first use (mode 0600).
+# Kept apart from SECRET_KEY so rotating one does not void the other.
+AUDIT_KEY = env_str("KEDUN_AUDIT_KEY")
+if AUDIT_KEY and len(AUDIT_KEY) < 32:
+    raise ConfigError("KEDUN_AUDIT_KEY must be at least 32 characters long")
 AUDIT_HMAC_KEY_FILE = DATA_DIR / "audit_hmac_key"
+# Where the worker ships a signed checkpoint of the chain's head (a directory, a file, or
+# s3://bucket/prefix/), and how often (hours; 0: never). Empty: no shipments.
+KEDUN_AUDIT_CHECKPOINT_TO = env_str("KEDUN_AUDIT_CHECKPOINT_TO")
+KEDUN_AUDIT_CHECKPOINT_HOURS = env_int("KEDUN_AUDIT_CHECKPOINT_HOURS", 1, maximum=24)
+# The nightly backup (`kedun backup` by the worker at this local hour) into this directory,
+# keeping the newest N (0: no nightly backup). Better on another disk than the data dir's.
+KEDUN_BACKUP_DIR = Path(env_str("KEDUN_BACKUP_DIR") or DATA_DIR / "backups").expanduser()
+KEDUN_BACKUP_KEEP = env_int("KEDUN_BACKUP_KEEP", 7, maximum=1000)
+KEDUN_BACKUP_HOUR = env_int("KEDUN_BACKUP_HOUR", 3, maximum=23)
 
 ALLOWED_HOSTS = env_list("KEDUN_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("KEDUN_CSRF_TRUSTED_ORIGINS", [])
@@ -51,6 +66,7 @@ INSTALLED_APPS = [
     "kedun.core",
     "kedun.org",
     "kedun.audit",
+    "kedun.backup",
     "kedun.customers",
     "kedun.lifecycle",
     "kedun.sales",
@@ -177,15 +193,19 @@ STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+KEDUN_S3_ENDPOINT_URL = env_url("KEDUN_S3_ENDPOINT_URL", {"http", "https"})
+KEDUN_S3_REGION = env_str("KEDUN_S3_REGION") or None
+KEDUN_S3_ACCESS_KEY = env_str("KEDUN_S3_ACCESS_KEY") or None
+KEDUN_S3_SECRET_KEY = env_str("KEDUN_S3_SECRET_KEY") or None
 if S3_BUCKET:
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
-            "endpoint_url": env_url("KEDUN_S3_ENDPOINT_URL", {"http", "https"}),
-            "region_name": env_str("KEDUN_S3_REGION") or None,
-            "access_key": env_str("KEDUN_S3_ACCESS_KEY") or None,
-            "secret_key": env_str("KEDUN_S3_SECRET_KEY") or None,
+            "endpoint_url": KEDUN_S3_ENDPOINT_URL,
+            "region_name": KEDUN_S3_REGION,
+            "access_key": KEDUN_S3_ACCESS_KEY,
+            "secret_key": KEDUN_S3_SECRET_KEY,
             "default_acl": "private",
             "querystring_auth": True,
         },

@@ -1,52 +1,65 @@
 import sys
 import time
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
-from kedun.audit.chain import (
-    Checkpoint,
-    CheckpointInvalid,
-    chain_head,
-    chain_verify,
-    checkpoint_parse,
-    checkpoint_sign,
+from kedun.audit.chain import Checkpoint, CheckpointInvalid, chain_verify, checkpoint_parse
+from kedun.audit.checkpoints import (
+    CheckpointPlaceError,
+    checkpoint_read,
+    checkpoint_take,
+    checkpoint_write,
 )
-from kedun.core import clock
 
 
 class Command(BaseCommand):
-    help = "Verify the audit chain, or print a signed checkpoint of its head."
+    help = "Verify the audit chain, or write a signed checkpoint of its head."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         verify = sub.add_parser("verify", help="check every entry; exit 1 on the first break")
         verify.add_argument(
             "--checkpoint",
-            metavar="FILE",
+            metavar="FILE|S3-URL",
             help="also check against a checkpoint (catches truncation/rewrite)",
         )
-        sub.add_parser("checkpoint", help="print the chain head, signed, to keep elsewhere")
+        checkpoint = sub.add_parser(
+            "checkpoint", help="the chain head, signed, to keep outside the database"
+        )
+        checkpoint.add_argument(
+            "--to",
+            metavar="FILE|DIR/|S3-URL",
+            help="write it there (a directory or s3://bucket/prefix/ gets a dated name) "
+            "instead of printing it",
+        )
 
     def handle(self, *args, **options):
         if options["action"] == "checkpoint":
-            seq, head_hash = chain_head()
-            signed = checkpoint_sign(
-                seq=seq, hash=head_hash, created_at=clock.now().isoformat(timespec="seconds")
+            signed = checkpoint_take()
+            if not options["to"]:
+                self.stdout.write(signed.to_json())
+                return
+            try:
+                where = checkpoint_write(signed, options["to"])
+            except CheckpointPlaceError as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(
+                _("checkpoint at entry %(seq)s written to %(place)s")
+                % {"seq": signed.seq, "place": where}
             )
-            self.stdout.write(signed.to_json())
             return
         checkpoint: Checkpoint | None = None
         if options["checkpoint"]:
-            path = Path(options["checkpoint"])
+            source = options["checkpoint"]
             try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as error:
-                raise CommandError(f"cannot read {path}: {error.strerror}") from None
+                text = checkpoint_read(source)
+            except CheckpointPlaceError as error:
+                raise CommandError(str(error)) from None
             try:
                 checkpoint = checkpoint_parse(text.strip())
             except CheckpointInvalid as error:
-                raise CommandError(f"{path}: {error}") from None
+                raise CommandError(f"{source}: {error}") from None
         started = time.monotonic()
         result = chain_verify(checkpoint=checkpoint)
         elapsed = time.monotonic() - started
