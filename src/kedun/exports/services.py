@@ -16,6 +16,7 @@ import csv
 import io
 import re
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -273,7 +274,7 @@ def _xlsx_bytes(watermark: str, headers: list[str], rows: list[Row]) -> bytes:
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(len(headers), 1))
     sheet.append(headers)
     for row in rows:
-        sheet.append(row)
+        sheet.append([_cell(value) for value in row])
     # Printed pages carry the watermark too.
     sheet.oddHeader.center.text = watermark
     sheet.oddFooter.center.text = watermark
@@ -281,6 +282,13 @@ def _xlsx_bytes(watermark: str, headers: list[str], rows: list[Row]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """Numbers stay numbers; anything else (a lazily translated label) becomes its text."""
+    if value is None or isinstance(value, int | float | Decimal | str):
+        return value
+    return str(value)
 
 
 def _make_file(export: ExportRequest, table: Table) -> None:

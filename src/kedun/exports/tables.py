@@ -89,7 +89,7 @@ def customers_table(viewer: User, filters: dict[str, str]) -> Table:
         return [
             canary.code,
             canary.name,
-            Stage.CONTACTED.label,
+            str(Stage.CONTACTED.label),
             "B",
             viewer.display_name,
             viewer.department.name,
