@@ -68,7 +68,7 @@ def test_a_small_export_is_made_at_once_with_a_watermark_and_a_canary(cast, thre
     rows = lines[2:]
     canary = Canary.objects.get(export=export)
     assert sorted(r[0] for r in rows) == sorted([c.code for c in mine] + [canary.code])
-    assert [r for r in rows if r[0] == canary.code][0][7:9] == [canary.phone, canary.email]
+    assert next(r for r in rows if r[0] == canary.code)[7:9] == [canary.phone, canary.email]
     # The canary exists only in that file: not in the registry.
     assert not Customer.objects.filter(code=canary.code).exists()
     assert not Customer.objects.filter(phone__contains=canary.phone).exists()
