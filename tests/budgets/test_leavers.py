@@ -150,3 +150,21 @@ def test_the_manager_marks_and_ends_leaver_mode_on_the_page(cast, client, budget
 def test_a_salesperson_may_not_open_the_budgets_page(cast, client):
     client.force_login(cast.east_rep)
     assert client.get("/people/budgets/").status_code == 403
+
+
+@pytest.mark.parametrize("by", ["east_mgr", None])
+def test_the_departure_handover_ends_leaver_mode(cast, budgets, by):
+    from kedun.lifecycle.handover import handover
+
+    CustomerFactory(owner=cast.east_rep)
+    leaver_mark(actor=cast.east_mgr, user=cast.east_rep)
+    actor = getattr(cast, by) if by else None
+
+    handover(actor=actor, user=cast.east_rep, to=[cast.east_rep2])
+
+    leaver = Leaver.objects.get(user=cast.east_rep)
+    assert leaver.ended_at is not None
+    assert leaver.ended_by == actor
+    event = AuditEvent.objects.get(action="user.leaver_ended")
+    assert event.changes_data == {"by": "handover"}
+    assert leaver_views_report(day=local_today()) == 0

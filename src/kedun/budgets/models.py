@@ -104,10 +104,10 @@ class Leaver(models.Model):
             models.UniqueConstraint(
                 fields=["user"], condition=Q(ended_at__isnull=True), name="leaver_one_open_per_user"
             ),
+            # Ended by someone, or (ended_by null) by a handover from the command line.
             models.CheckConstraint(
-                condition=Q(ended_at__isnull=True, ended_by__isnull=True)
-                | Q(ended_at__isnull=False, ended_by__isnull=False),
-                name="leaver_ended_with_whom",
+                condition=Q(ended_by__isnull=True) | Q(ended_at__isnull=False),
+                name="leaver_ended_by_only_when_ended",
             ),
         ]
 

@@ -272,6 +272,19 @@ def leaver_end(*, actor: User, user: User) -> Leaver:
     return Leaver.objects.filter(user=user, ended_at=now).get()
 
 
+def leaver_handed_over(*, actor: User | None, user: User) -> bool:
+    """The departure handover (lifecycle.handover, which checks who may do it) ends leaver
+    mode in its own transaction; `actor` None is the command line. False: not in leaver mode."""
+    ended = Leaver.objects.filter(user=user, ended_at__isnull=True).update(
+        ended_at=clock.now(), ended_by=actor
+    )
+    if ended:
+        audit_record(
+            actor=actor, action="user.leaver_ended", target=user, changes={"by": "handover"}
+        )
+    return bool(ended)
+
+
 def leaver_views_report(*, day: dt.date) -> int:
     """Tell each leaver's manager which customers the leaver opened on `day` (local). Each
     leaver's day is claimed by a conditional UPDATE first, so a rerun or a second worker
