@@ -20,7 +20,7 @@ def menu_labels(page: str) -> list[str]:
     return re.findall(r">([^<]+)</a>", nav)
 
 
-# The communications entries ("Mail", "Mailboxes", "Competitors", "SMS templates") are shown by
+# The communications entries ("邮件", "Mailboxes", "Competitors", "SMS templates") are shown by
 # their msgids until they are translated.
 @pytest.mark.parametrize(
     ("role", "menu"),
@@ -34,7 +34,7 @@ def menu_labels(page: str) -> list[str]:
                 "客户查询",
                 "订单",
                 "产品",
-                "Mail",
+                "邮件",
                 "应收账款",
                 "提成",
                 "销售报表",
@@ -49,6 +49,10 @@ def menu_labels(page: str) -> list[str]:
                 "Mailboxes",
                 "Competitors",
                 "SMS templates",
+                "Exports",
+                "Export approvals",
+                "Budgets and leavers",
+                "Leaked file lookup",
                 "审计日志",
                 "API",
             ],
@@ -66,7 +70,7 @@ def menu_labels(page: str) -> list[str]:
                 "报价",
                 "订单",
                 "产品",
-                "Mail",
+                "邮件",
                 "应收账款",
                 "提成",
                 "销售报表",
@@ -80,6 +84,9 @@ def menu_labels(page: str) -> list[str]:
                 "销售设置",
                 "Competitors",
                 "SMS templates",
+                "Exports",
+                "Export approvals",
+                "Budgets and leavers",
             ],
         ),
         (
@@ -95,11 +102,12 @@ def menu_labels(page: str) -> list[str]:
                 "报价",
                 "订单",
                 "产品",
-                "Mail",
+                "邮件",
                 "提成",
+                "Exports",
             ],
         ),
-        ("finance", ["首页", "客户", "客户查询", "订单", "Mail", "应收账款", "提成"]),
+        ("finance", ["首页", "客户", "客户查询", "订单", "邮件", "应收账款", "提成", "Exports"]),
         (
             "auditor",
             [
@@ -107,10 +115,12 @@ def menu_labels(page: str) -> list[str]:
                 "客户",
                 "客户查询",
                 "订单",
-                "Mail",
+                "邮件",
                 "应收账款",
                 "提成",
                 "销售报表",
+                "Exports",
+                "Leaked file lookup",
                 "审计日志",
             ],
         ),

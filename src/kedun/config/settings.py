@@ -267,6 +267,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several serializers have a "kind"; each choice set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "ExportKindEnum": "kedun.exports.models.ExportKind",
+        "BudgetKindEnum": "kedun.budgets.models.BudgetKind",
+        "FollowUpKindEnum": "kedun.customers.models.FollowUpKind",
+    },
 }
 
 # --- Background jobs -----------------------------------------------------------------------------
