@@ -63,6 +63,32 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return items
 
 
+def env_counts(name: str, default: dict[str, int], *, keys: set[str]) -> dict[str, int]:
+    """ "sales=60,manager=300": a whole number per known key; a key left out keeps its default,
+    `key=none` removes it (no limit)."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return dict(default)
+    counts = dict(default)
+    for item in raw.split(","):
+        key, sep, value = item.strip().partition("=")
+        key = key.strip()
+        if not sep or key not in keys:
+            raise ConfigError(
+                f"{name}: {item.strip()!r} is not KEY=NUMBER with KEY one of {sorted(keys)}"
+            )
+        if value.strip().lower() == "none":
+            counts.pop(key, None)
+            continue
+        try:
+            counts[key] = int(value.strip())
+        except ValueError:
+            raise ConfigError(f"{name}: {value.strip()!r} is not a whole number") from None
+        if counts[key] < 0:
+            raise ConfigError(f"{name}: {key}={counts[key]} is negative")
+    return counts
+
+
 def env_time_zone(name: str, default: str) -> str:
     value = env_str(name, default)
     try:

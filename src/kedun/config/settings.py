@@ -12,6 +12,7 @@ from kedun.config.env import (
     ConfigError,
     data_dir,
     env_bool,
+    env_counts,
     env_fraction,
     env_int,
     env_list,
@@ -76,6 +77,8 @@ INSTALLED_APPS = [
     "kedun.insights",
     "kedun.jobs",
     "kedun.notifications",
+    "kedun.budgets",
+    "kedun.exports",
     "kedun.demo",
 ]
 
@@ -284,6 +287,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several serializers have a "kind"; each choice set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "ExportKindEnum": "kedun.exports.models.ExportKind",
+        "BudgetKindEnum": "kedun.budgets.models.BudgetKind",
+        "FollowUpKindEnum": "kedun.customers.models.FollowUpKind",
+    },
 }
 
 # --- Background jobs -----------------------------------------------------------------------------
@@ -360,3 +369,30 @@ if KEDUN_SMS_HTTP_METHOD not in {"GET", "POST"}:
     raise ConfigError(f"KEDUN_SMS_HTTP_METHOD={KEDUN_SMS_HTTP_METHOD!r} is not GET or POST")
 KEDUN_SMS_PER_HOUR = env_int("KEDUN_SMS_PER_HOUR", 20, minimum=1, maximum=100000)
 KEDUN_SMS_PER_DAY = env_int("KEDUN_SMS_PER_DAY", 100, minimum=1, maximum=1000000)
+
+# --- Trust: view and reveal budgets, exports (MISSION §8) ---------------------------------------
+_ROLES = {"admin", "manager", "sales", "orders", "logistics", "finance", "auditor"}
+# Other people's customers a user may open per day, by role; a role left out has no limit.
+KEDUN_VIEW_BUDGETS = env_counts(
+    "KEDUN_VIEW_BUDGETS",
+    {"manager": 300, "sales": 60, "orders": 200, "logistics": 200, "finance": 200},
+    keys=_ROLES,
+)
+# Masked contact data a manager (or the boss) may reveal per day, by role.
+KEDUN_REVEAL_BUDGETS = env_counts("KEDUN_REVEAL_BUDGETS", {"manager": 40}, keys=_ROLES)
+# A user in leaver mode (marked as leaving by their manager) gets at most these per day.
+KEDUN_LEAVER_VIEW_BUDGET = env_int("KEDUN_LEAVER_VIEW_BUDGET", 10, maximum=100000)
+KEDUN_LEAVER_REVEAL_BUDGET = env_int("KEDUN_LEAVER_REVEAL_BUDGET", 0, maximum=100000)
+# The manager hears once a day when a user has used this share of a budget.
+KEDUN_BUDGET_WARN_PERCENT = env_int("KEDUN_BUDGET_WARN_PERCENT", 80, minimum=1, maximum=100)
+# The leaver's daily report of customers opened, local hour.
+KEDUN_LEAVER_REPORT_HOUR = env_int("KEDUN_LEAVER_REPORT_HOUR", 7, maximum=23)
+# Exports up to this many rows run at once; larger ones wait for a manager's approval.
+KEDUN_EXPORT_APPROVAL_ROWS = env_int("KEDUN_EXPORT_APPROVAL_ROWS", 200, minimum=1, maximum=10**7)
+# Roles that may export without a grant; others need one from a manager over them.
+KEDUN_EXPORT_ROLES = env_list("KEDUN_EXPORT_ROLES", ["admin", "manager"])
+if not set(KEDUN_EXPORT_ROLES) <= _ROLES:
+    raise ConfigError(f"KEDUN_EXPORT_ROLES: unknown role in {KEDUN_EXPORT_ROLES}")
+# The canary row's email domain: a domain the company receives mail for turns a leaked file's
+# use into mail in the company's own inbox.
+KEDUN_CANARY_EMAIL_DOMAIN = env_str("KEDUN_CANARY_EMAIL_DOMAIN", "163.com")

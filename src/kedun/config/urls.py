@@ -4,10 +4,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from kedun.audit import api as audit_api
 from kedun.audit import views as audit_views
+from kedun.budgets import api as budgets_api
+from kedun.budgets import views as budgets_views
 from kedun.comms import urls as comms_urls
 from kedun.core import views as core_views
 from kedun.customers import api as customers_api
 from kedun.customers import views as customers_views
+from kedun.exports import api as exports_api
+from kedun.exports import views as exports_views
 from kedun.field import api as field_api
 from kedun.field import views as field_views
 from kedun.insights import urls as insights_urls
@@ -263,6 +267,33 @@ api_v1: list[URLPattern | URLResolver] = [
         name="api-notification-list",
     ),
     path("audit/events/", audit_api.AuditEventListApi.as_view(), name="api-audit-list"),
+    path("exports/", exports_api.ExportListApi.as_view(), name="api-export-list"),
+    path(
+        "exports/approvals/",
+        exports_api.ExportApprovalListApi.as_view(),
+        name="api-export-approvals",
+    ),
+    path(
+        "exports/<int:export_id>/approve/",
+        exports_api.ExportApproveApi.as_view(),
+        name="api-export-approve",
+    ),
+    path(
+        "exports/<int:export_id>/reject/",
+        exports_api.ExportRejectApi.as_view(),
+        name="api-export-reject",
+    ),
+    path(
+        "exports/<int:export_id>/file/", exports_api.ExportFileApi.as_view(), name="api-export-file"
+    ),
+    path("canaries/", exports_api.CanaryFindApi.as_view(), name="api-canary-find"),
+    path("budgets/", budgets_api.TeamBudgetsApi.as_view(), name="api-team-budgets"),
+    path(
+        "budgets/<int:user_id>/grants/",
+        budgets_api.BudgetGrantApi.as_view(),
+        name="api-budget-grant",
+    ),
+    path("people/<int:user_id>/leaver/", budgets_api.LeaverApi.as_view(), name="api-leaver"),
     path("insights/", include(insights_urls.api_v1)),
     *comms_urls.api_v1,
     path("health/", jobs_api.HealthApi.as_view(), name="api-health"),
@@ -383,6 +414,13 @@ urlpatterns = [
         name="customer-location",
     ),
     path("audit/", audit_views.audit_list, name="audit-list"),
+    path("exports/", exports_views.export_list, name="export-list"),
+    path("exports/approvals/", exports_views.export_approvals, name="export-approvals"),
+    path(
+        "exports/<int:export_id>/download/", exports_views.export_download, name="export-download"
+    ),
+    path("exports/canary/", exports_views.canary_lookup, name="canary-lookup"),
+    path("people/budgets/", budgets_views.team_budgets_view, name="budget-team"),
     path("insights/", include(insights_urls.pages)),
     *comms_urls.pages,
     path("i18n/", include("django.conf.urls.i18n")),

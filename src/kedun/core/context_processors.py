@@ -39,6 +39,10 @@ MENU = [
     ("mailbox-list", _("Mailboxes"), (Role.ADMIN,)),
     ("competitor-list", _("Competitors"), MANAGING),
     ("sms-templates", _("SMS templates"), MANAGING),
+    ("export-list", _("Exports"), None),
+    ("export-approvals", _("Export approvals"), MANAGING),
+    ("budget-team", _("Budgets and leavers"), MANAGING),
+    ("canary-lookup", _("Leaked file lookup"), (Role.ADMIN, Role.AUDITOR)),
     ("audit-list", _("Audit trail"), (Role.ADMIN, Role.AUDITOR)),
     ("api-docs", _("API"), (Role.ADMIN,)),
 ]

@@ -113,6 +113,13 @@ class DomainErrorMiddleware:
 
         if request.path.startswith("/api/") or not isinstance(exception, DomainError):
             return None
+        template = getattr(exception, "template", None)
+        if template:  # a refusal with its own page (a spent budget says what to do next)
+            from django.shortcuts import render
+
+            return render(
+                request, template, {"message": str(exception.message)}, status=exception.status
+            )
         if isinstance(exception, NotFound):
             raise Http404(str(exception.message))
         if isinstance(exception, Forbidden):

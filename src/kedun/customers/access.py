@@ -13,8 +13,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from kedun.audit.models import AccessKind
+from kedun.audit.models import AccessEvent, AccessKind
 from kedun.audit.services import access_record, audit_record
+from kedun.budgets.models import BudgetKind
+from kedun.budgets.services import budget_spend
 from kedun.core import clock
 from kedun.org.models import DataScope, Role, User
 from kedun.org.selectors import subordinate_ids
@@ -69,6 +71,8 @@ def contacts_reveal(*, viewer: User, customer: Customer) -> bool:
     if access != ContactAccess.REVEALABLE:
         return False
     with transaction.atomic():
+        # Refused past the day's reveal budget (BudgetExceeded), with nothing recorded.
+        budget_spend(user=viewer, kind=BudgetKind.REVEAL)
         audit_record(
             actor=viewer,
             action="customer.contacts_revealed",
@@ -77,3 +81,18 @@ def contacts_reveal(*, viewer: User, customer: Customer) -> bool:
         )
         access_record(user=viewer, kind=AccessKind.REVEAL, customer=customer)
     return True
+
+
+def customer_open_counted(*, viewer: User, customer: Customer) -> None:
+    """Opening someone else's customer spends one from the viewer's daily budget (MISSION §8),
+    once per customer per day: going back to the same customer after logging a follow-up
+    costs nothing. Raises BudgetExceeded past the budget — before the page shows anything."""
+    if customer.owner_id == viewer.pk:
+        return
+    start = timezone.localtime(clock.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    # access_user_idx (user, at): a scan of the viewer's own openings today.
+    if AccessEvent.objects.filter(
+        user=viewer, at__gte=start, kind=AccessKind.VIEW, customer=customer
+    ).exists():
+        return
+    budget_spend(user=viewer, kind=BudgetKind.VIEW)

@@ -12,7 +12,7 @@ from kedun.core.pagination import Pagination
 from kedun.org.access import acting_user
 from kedun.org.models import User
 
-from .access import ContactAccess, contact_access, contacts_reveal
+from .access import ContactAccess, contact_access, contacts_reveal, customer_open_counted
 from .collaboration import collaboration_note_add
 from .contact_edit import ContactPerson, contact_person_save, customer_contact_update
 from .disputes import (
@@ -308,6 +308,7 @@ class CustomerDetailApi(APIView):
         viewer = acting_user(request)
         customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
         reveal = request.query_params.get("reveal", "").lower() in ("1", "true", "yes")
+        customer_open_counted(viewer=viewer, customer=customer)
         access_record(user=viewer, kind=AccessKind.VIEW, customer=customer)
         return Response(detail_output(customer, viewer=viewer, reveal=reveal))
 

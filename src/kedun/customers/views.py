@@ -21,7 +21,7 @@ from kedun.lifecycle.views import customer_lifecycle_action, customer_lifecycle_
 from kedun.org.models import Department, User
 from kedun.sales.quotes import may_quote_for
 
-from .access import ContactAccess, contact_access, contacts_reveal
+from .access import ContactAccess, contact_access, contacts_reveal, customer_open_counted
 from .collaboration import collaboration_note_add
 from .contact_edit import ContactPerson, contact_person_save, customer_contact_update
 from .disputes import (
@@ -166,6 +166,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     viewer = request.user
     assert isinstance(viewer, User)
     customer = customer_get_for_viewer(viewer=viewer, customer_id=customer_id)
+    customer_open_counted(viewer=viewer, customer=customer)
     bound: dict[str, forms.Form] = {}
     if request.method == "POST" and request.POST.get("action") in ("contact", "contact_person"):
         outcome = _contact_action(request, viewer, customer)
@@ -346,6 +347,7 @@ def registry_card(request: HttpRequest, customer_id: int) -> HttpResponse:
     viewer = request.user
     assert isinstance(viewer, User)
     customer = customer_registry_card(customer_id=customer_id)
+    customer_open_counted(viewer=viewer, customer=customer)
     access_record(user=viewer, kind=AccessKind.VIEW, customer=customer)
     form = CollaborationNoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kedun.audit.services import audit_record
+from kedun.budgets.services import leaver_handed_over
 from kedun.core import clock
 from kedun.core.errors import Forbidden, Invalid
 from kedun.customers.access import active_team_q
@@ -81,6 +82,7 @@ def handover(
     with transaction.atomic():
         # Access first: the leaver's sessions and token stop working in this same commit.
         user_revoke_access(actor=actor, user=user)
+        leaver_handed_over(actor=actor, user=user)  # leaver mode ends with the handover
         # The recipients' rows before the customers, as a claim locks them: their holdings
         # cannot change under the limit check below.
         list(

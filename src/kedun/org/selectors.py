@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from kedun.org.models import DataScope, Department, User
+from kedun.org.models import DataScope, Department, Role, User
 
 
 def subordinate_ids(*, manager: User) -> set[int]:
@@ -59,3 +59,14 @@ def user_directory(*, viewer: User) -> QuerySet[User]:
 
 def department_list() -> QuerySet[Department]:
     return Department.objects.order_by("path")
+
+
+def is_above(*, actor: User, user: User) -> bool:
+    """The actor stands over `user`: the boss, or a manager on the user's chain of managers.
+    Never oneself — what one may not do alone (approve one's own export, grant oneself more
+    budget, end one's own leaver mode) needs someone above."""
+    if not actor.is_active or actor.pk == user.pk:
+        return False
+    if actor.role == Role.ADMIN:
+        return True
+    return actor.role == Role.MANAGER and user.pk in subordinate_ids(manager=actor)
