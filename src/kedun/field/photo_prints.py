@@ -150,6 +150,11 @@ class Comparison:
         almost nothing differs once tone and blur are matched."""
         return self.cover >= COPY_MIN_COVER and self.changed <= COPY_MAX_CHANGED
 
+    @property
+    def near(self) -> bool:
+        """Worth a finer alignment: inside the earlier photo and mostly the same."""
+        return self.cover >= COPY_MIN_COVER and self.changed <= 0.25
+
     def evidence(self) -> dict[str, Any]:
         return {
             "cover": round(self.cover, 3),
@@ -199,6 +204,10 @@ def compare(new: Features, earlier: Features) -> Comparison | None:
     measured = None
     if found is not None:
         measured = _measure(new, earlier, found[0], found[1], "features", refine=False)
+        if measured is not None and not measured.copy and measured.near:
+            # Features align to about a pixel; a crop that was also resized needs the
+            # sub-pixel fit before its edges stop counting as changed.
+            measured = _measure(new, earlier, found[0], found[1], "features") or measured
         if measured is not None and (measured.copy or found[1] >= FEATURES_TRUSTED):
             return measured
     by_picture = _measure(new, earlier, _by_picture(new.gray, earlier.gray), 0, "picture")
@@ -344,7 +353,12 @@ def _measure(
         difference[np.logical_not(inside)] = 0
         residual = float(difference.sum()) / overlap
         if best is None or residual < best[0]:
-            changed = float(np.count_nonzero(difference > CHANGED_LEVELS)) / overlap
+            # A change counts where it covers an area: resampling a copy moves an edge by
+            # under a pixel and leaves a one-pixel line of differences along it, which the
+            # opening (3×3) removes; a passer-by or a shadow is a blob and stays.
+            mask = (difference > CHANGED_LEVELS).astype(np.uint8)
+            mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _SQUARE3)
+            changed = float(np.count_nonzero(mask)) / overlap
             best = (residual, changed, toned)
     assert best is not None
     residual, changed, toned = best
@@ -413,6 +427,7 @@ def _tone_match(source: np.ndarray, wanted: np.ndarray, inside: np.ndarray) -> n
 
 
 _BIN_CENTRES = np.arange(32) * 8 + 4
+_SQUARE3 = np.ones((3, 3), np.uint8)
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
