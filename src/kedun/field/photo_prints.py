@@ -356,7 +356,7 @@ def _measure(
             # A change counts where it covers an area: resampling a copy moves an edge by
             # under a pixel and leaves a one-pixel line of differences along it, which the
             # opening (3×3) removes; a passer-by or a shadow is a blob and stays.
-            mask = (difference > CHANGED_LEVELS).astype(np.uint8)
+            mask: Any = (difference > CHANGED_LEVELS).astype(np.uint8)
             mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _SQUARE3)
             changed = float(np.count_nonzero(mask)) / overlap
             best = (residual, changed, toned)
