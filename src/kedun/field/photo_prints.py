@@ -164,6 +164,10 @@ class Comparison:
         }
 
 
+# Pictures narrower than this (in the thumbnail) are not compared: local features need a
+# 31 px patch, and so little picture proves nothing.
+MIN_SIDE = 32
+
 _ORB = None
 
 
@@ -186,6 +190,8 @@ class Features:
 
 def features(thumbnail: np.ndarray) -> Features:
     gray = cv2.cvtColor(thumbnail, cv2.COLOR_RGB2GRAY)
+    if min(gray.shape) < MIN_SIDE:
+        return Features(thumbnail, gray, np.zeros((0, 2), np.float32), None)
     keypoints, descriptors = _orb().detectAndCompute(gray, None)
     points = np.array([k.pt for k in keypoints], np.float32).reshape(-1, 2)
     return Features(colour=thumbnail, gray=gray, points=points, descriptors=descriptors)
@@ -198,6 +204,8 @@ def compare(new: Features, earlier: Features) -> Comparison | None:
     Local features align first; the whole-picture correlation is tried only when they find no
     consistent match (a plain wall, a strongly blurred copy), so a re-shot that the features
     align well is measured once."""
+    if min(new.gray.shape) < MIN_SIDE or min(earlier.gray.shape) < MIN_SIDE:
+        return None  # a sliver or an icon: nothing to measure, no evidence either way
     found = _by_features(new, earlier)
     measured = None
     if found is not None:
