@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/pool_sweep.py
 	$(BIN)/python bench/sales_reports.py
 	$(BIN)/python bench/field_dev.py
+	$(BIN)/python bench/field_photos.py
 	$(BIN)/python bench/mail_sync.py
 
 # Regenerate translation catalogues after changing UI text (needs GNU gettext).

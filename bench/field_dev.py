@@ -13,8 +13,7 @@ ignoring the GPS accuracy, and nothing else" — is scored in the same run for c
 
 Targets (issue 10): every fake kind caught ≥ 95 % with the right flag, genuine check-ins
 flagged ≤ 1 %. Prints one JSON report; exits 1 when a target is missed (a kind given with
---ignore-kind is reported but not held to its target: photo_reuse needs the perceptual copy
-detector of the field-photos branch; until it is merged only identical files are caught).
+--ignore-kind is reported but not held to its target).
 """
 
 from __future__ import annotations

@@ -372,8 +372,8 @@ def test_the_same_photo_on_another_visit_is_flagged_as_reused(cast, send, at_the
     assert flag["kind"] == "photo_reuse"
     assert flag["detail"]["check_in"] == first.json()["id"]
     assert flag["reason"] == (
-        f"The photo is a copy of the one east_rep took at {at_the_customer.name} on "
-        "2026-03-02 10:00 (the very same file)"
+        f"The photo copies the one of check-in #{first.json()['id']}, taken by east_rep at "
+        f"{at_the_customer.name} on 2026-03-02 10:00 (the very same file)"
     )
 
 

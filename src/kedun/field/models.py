@@ -187,3 +187,66 @@ class CheckInFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.check_in_id}: {self.kind}"
+
+
+class PhotoPrint(models.Model):
+    """What the photo copy detector keeps of a check-in's photo (photo_copies.py): a small
+    colour thumbnail (JPEG, long side 256 px) that a later photo is aligned against. Written
+    with the check-in, in its transaction."""
+
+    check_in = models.OneToOneField(
+        CheckIn, on_delete=models.CASCADE, primary_key=True, related_name="photo_print"
+    )
+    thumbnail = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("photo print")
+
+    def __str__(self) -> str:
+        return f"print of {self.check_in_id}"
+
+
+class PhotoHash(models.Model):
+    """One perceptual hash (64-bit pHash) of a view of a check-in's photo — the whole frame or
+    a crop of it (photo_prints.VIEWS) — cut into four 16-bit bands, each indexed: a later
+    photo whose hash agrees with one band is a candidate (a multi-index lookup, never a scan
+    of all hashes), then verified on the thumbnails."""
+
+    check_in = models.ForeignKey(
+        CheckIn, on_delete=models.CASCADE, related_name="photo_hashes", db_index=False
+    )
+    view = models.PositiveSmallIntegerField()
+    # The 64 bits as a signed integer (what a BIGINT column holds).
+    value = models.BigIntegerField()
+    band0 = models.IntegerField()
+    band1 = models.IntegerField()
+    band2 = models.IntegerField()
+    band3 = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("photo hash")
+        indexes = [
+            models.Index(fields=["band0"], name="photo_hash_band0_idx"),
+            models.Index(fields=["band1"], name="photo_hash_band1_idx"),
+            models.Index(fields=["band2"], name="photo_hash_band2_idx"),
+            models.Index(fields=["band3"], name="photo_hash_band3_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["check_in", "view"], name="photo_hash_view_once"),
+            models.CheckConstraint(
+                condition=Q(
+                    band0__gte=0,
+                    band0__lte=0xFFFF,
+                    band1__gte=0,
+                    band1__lte=0xFFFF,
+                    band2__gte=0,
+                    band2__lte=0xFFFF,
+                    band3__gte=0,
+                    band3__lte=0xFFFF,
+                ),
+                name="photo_hash_bands_16_bits",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.check_in_id}/{self.view}: {self.value & 0xFFFFFFFFFFFFFFFF:016x}"

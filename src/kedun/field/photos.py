@@ -12,12 +12,15 @@ import hashlib
 import io
 import zoneinfo
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from kedun.core.errors import Invalid
+
+from .photo_prints import PhotoPrint, photo_print
 
 try:  # HEIC/HEIF from iPhones; registered once for the whole process.
     from pillow_heif import register_heif_opener
@@ -53,6 +56,11 @@ class PhotoFacts:
     height: int
     extension: str
     image: Image.Image
+
+    @cached_property
+    def print(self) -> PhotoPrint:
+        """What the copy detector compares and indexes (photo_prints.py), made once."""
+        return photo_print(self.image)
 
 
 def photo_read(data: bytes) -> PhotoFacts:

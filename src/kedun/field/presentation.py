@@ -143,8 +143,10 @@ def flag_reason(flag: CheckInFlag, others: dict[int, Other] | None = None) -> st
         if earlier is None:
             return _("The photo is a copy of an earlier check-in's photo (%(how)s)") % {"how": how}
         return _(
-            "The photo is a copy of the one %(rep)s took at %(customer)s on %(at)s (%(how)s)"
+            "The photo copies the one of check-in #%(id)d, taken by %(rep)s at %(customer)s "
+            "on %(at)s (%(how)s)"
         ) % {
+            "id": detail.get("check_in") or 0,
             "rep": earlier.rep,
             "customer": earlier.customer,
             "at": local_text(earlier.at),
