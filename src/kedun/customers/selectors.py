@@ -162,9 +162,7 @@ def _comms_entries(*, customer: Customer, masked: bool, viewer: User) -> list[Ti
         *sms_timeline_entries(customer=customer, masked=masked),
     ]
     return [
-        TimelineEntry(
-            e.at, e.kind, e.who, e.text, e.contact, url=e.url, attachments=e.attachments
-        )
+        TimelineEntry(e.at, e.kind, e.who, e.text, e.contact, url=e.url, attachments=e.attachments)
         for e in found
     ]
 

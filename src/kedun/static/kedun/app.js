@@ -14,3 +14,18 @@ document.addEventListener("submit", (event) => {
   const message = event.target.getAttribute("data-confirm");
   if (message && !window.confirm(message)) event.preventDefault();
 });
+// The installable app: a service worker for the whole site (served from /sw.js for that scope).
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  window.addEventListener("load", () => {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+  });
+}
+// Logging out: the pages kept for offline use go with the session, and so does the rep whose
+// check-ins the worker may upload.
+document.addEventListener("submit", (event) => {
+  if (event.defaultPrevented || !event.target.matches("form[action='/logout/']")) return;
+  if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+    navigator.serviceWorker.controller.postMessage({ type: "logout" });
+  }
+  if (window.KedunUploadQueue) window.KedunUploadQueue.setRep("").catch(() => {});
+});
