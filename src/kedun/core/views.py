@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template.loader import get_template
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
@@ -56,6 +56,7 @@ SHELL_STATIC = [
     "kedun/icon-maskable-512.png",
 ]
 WORKER_TEMPLATE = "core/sw.js"
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
 def _shell_version() -> str:
@@ -64,9 +65,8 @@ def _shell_version() -> str:
         found = finders.find(name)
         digest.update(name.encode())
         digest.update(Path(str(found)).read_bytes() if found else b"missing")
-    origin = get_template(WORKER_TEMPLATE).origin.name
-    digest.update(Path(origin).read_bytes())
-    digest.update(get_template("core/offline.html").origin.name.encode())
+    for template in (WORKER_TEMPLATE, "core/offline.html", "core/_upload_queue.html"):
+        digest.update((TEMPLATES_DIR / template).read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -80,8 +80,9 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         WORKER_TEMPLATE,
         {
             "version": _shell_version(),
-            "shell": [static(name) for name in SHELL_STATIC],
-            "queue_script": static("kedun/upload-queue.js"),
+            # JSON, not escapejs: the worker compares these paths with request URLs.
+            "shell_json": json.dumps([static(name) for name in SHELL_STATIC]),
+            "queue_script_json": json.dumps(static("kedun/upload-queue.js")),
         },
         content_type="text/javascript; charset=utf-8",
     )

@@ -156,15 +156,21 @@
       }
       video.srcObject = stream;
       video.hidden = false;
-      shoot.hidden = false;
       await video.play().catch(() => {});
+      if (!video.videoWidth) {
+        await new Promise((resolve) => video.addEventListener("loadeddata", resolve, { once: true }));
+      }
+      // Only once there is a picture to take.
+      shoot.hidden = false;
     });
     shoot.addEventListener("click", () => {
+      if (!video.videoWidth) return;
       const canvas = document.createElement("canvas");
       canvas.width = video.videoWidth;
       canvas.height = video.videoHeight;
       canvas.getContext("2d").drawImage(video, 0, 0);
       canvas.toBlob((blob) => {
+        if (!blob) return;
         state.snapshot = blob;
         if (preview.src) URL.revokeObjectURL(preview.src);
         preview.src = URL.createObjectURL(blob);

@@ -8,10 +8,10 @@ const SHELL_CACHE = `kedun-shell-${VERSION}`;
 // may draw pages differently, and the old copies go with the old shell.
 const PAGE_CACHE = `kedun-pages-${VERSION}`;
 const OFFLINE_URL = "{% url 'offline' %}";
-const SHELL = [{% for url in shell %}"{{ url|escapejs }}", {% endfor %}OFFLINE_URL];
+const SHELL = [...{{ shell_json|safe }}, OFFLINE_URL];
 const PAGE_LIMIT = 60;
 
-importScripts("{{ queue_script|escapejs }}");
+importScripts({{ queue_script_json|safe }});
 
 self.addEventListener("install", (event) => {
   // cache: "reload": the shell from the server, not from the browser's HTTP cache.
