@@ -66,7 +66,7 @@ def test_every_page_links_the_manifest_and_the_phone_scripts(client, cast):
     assert 'rel="manifest"' in page
     assert "/static/kedun/upload-queue.js" in page
     assert "/static/kedun/check-in.js" in page
-    assert f'data-rep="{cast.by_role("sales").pk}"' in page
+    assert f'data-signed-in="{cast.by_role("sales").pk}"' in page
     assert "data-upload-queue" in page
 
 

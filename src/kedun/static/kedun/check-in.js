@@ -66,7 +66,7 @@
 
   // The rep logged in here; on the offline page (drawn for no one) the last one seen.
   async function rep() {
-    return document.body.dataset.rep || (queue ? await queue.currentRep() : "");
+    return document.body.dataset.signedIn || (queue ? await queue.currentRep() : "");
   }
 
   async function showQueue() {
@@ -382,7 +382,7 @@
     document.querySelectorAll("[data-check-out-form]").forEach((f) => withPosition(f, { needed: false }));
     document.querySelectorAll("[data-use-my-position]").forEach((f) => withPosition(f, { needed: true }));
     if (!queue) return;
-    if (document.body.dataset.rep) queue.setRep(document.body.dataset.rep).catch(() => {});
+    if (document.body.dataset.signedIn) queue.setRep(document.body.dataset.signedIn).catch(() => {});
     showQueue().then(flush).catch(() => {});
     if (typeof BroadcastChannel !== "undefined") {
       new BroadcastChannel(queue.CHANNEL).addEventListener("message", () => showQueue());
