@@ -20,7 +20,7 @@ def menu_labels(page: str) -> list[str]:
     return re.findall(r">([^<]+)</a>", nav)
 
 
-# The communications entries ("Mail", "Mailboxes", "Competitors", "SMS templates") are shown by
+# The communications entries ("邮件", "Mailboxes", "Competitors", "SMS templates") are shown by
 # their msgids until they are translated.
 @pytest.mark.parametrize(
     ("role", "menu"),
@@ -34,7 +34,7 @@ def menu_labels(page: str) -> list[str]:
                 "客户查询",
                 "订单",
                 "产品",
-                "Mail",
+                "邮件",
                 "应收账款",
                 "提成",
                 "销售报表",
@@ -59,14 +59,14 @@ def menu_labels(page: str) -> list[str]:
                 "首页",
                 "我的客户",
                 "今日跟进",
-                "客户",
-                "公海",
-                "客户查询",
                 "我的外勤",
                 "报价",
                 "订单",
+                "客户",
+                "公海",
+                "客户查询",
                 "产品",
-                "Mail",
+                "邮件",
                 "应收账款",
                 "提成",
                 "销售报表",
@@ -88,18 +88,18 @@ def menu_labels(page: str) -> list[str]:
                 "首页",
                 "我的客户",
                 "今日跟进",
-                "客户",
-                "公海",
-                "客户查询",
                 "我的外勤",
                 "报价",
                 "订单",
+                "客户",
+                "公海",
+                "客户查询",
                 "产品",
-                "Mail",
+                "邮件",
                 "提成",
             ],
         ),
-        ("finance", ["首页", "客户", "客户查询", "订单", "Mail", "应收账款", "提成"]),
+        ("finance", ["首页", "客户", "客户查询", "订单", "邮件", "应收账款", "提成"]),
         (
             "auditor",
             [
@@ -107,7 +107,7 @@ def menu_labels(page: str) -> list[str]:
                 "客户",
                 "客户查询",
                 "订单",
-                "Mail",
+                "邮件",
                 "应收账款",
                 "提成",
                 "销售报表",
