@@ -29,3 +29,27 @@ document.addEventListener("submit", (event) => {
   }
   if (window.KedunUploadQueue) window.KedunUploadQueue.setRep("").catch(() => {});
 });
+// On a phone a list table reads as cards (app.css): each cell carries its column's heading,
+// copied here from the table's head so the templates stay plain tables. Without the script the
+// table scrolls inside its box.
+function labelTables(root) {
+  root.querySelectorAll("table.list").forEach((table) => {
+    const heads = [];
+    table.querySelectorAll("thead th").forEach((th) => {
+      for (let i = 0; i < th.colSpan; i += 1) heads.push(th.textContent.trim());
+    });
+    if (!heads.length) return;
+    table.querySelectorAll("tbody tr").forEach((row) => {
+      let column = 0;
+      for (const cell of row.children) {
+        if (cell.colSpan === 1 && heads[column] && !cell.hasAttribute("data-label")) {
+          cell.setAttribute("data-label", heads[column]);
+        }
+        column += cell.colSpan;
+      }
+    });
+    table.classList.add("labelled");
+  });
+}
+document.addEventListener("DOMContentLoaded", () => labelTables(document));
+document.addEventListener("htmx:afterSettle", (event) => labelTables(event.target));
