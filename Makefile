@@ -1,9 +1,11 @@
 # Kedun: `make run` to try it, `make test` to check it. Nothing to install by hand.
+# The probe below is silent: a pyenv shim for a version that is not installed prints
+# "pyenv: python3.13: command not found" on stderr, which is no error here.
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
 

@@ -80,7 +80,7 @@ def test_a_salesperson_reads_active_products_with_list_and_floor_prices(cast, cl
 
     assert 'data-product="PUMP-100"' in page and 'data-product="VALVE-20"' in page
     # The API shows floor prices to everyone (serializers.ProductOutput): so does the page.
-    assert "1000.00" in page and "850.00" in page
+    assert "¥1,000.00" in page and "¥850.00" in page
     assert "OLD-1" not in page
     assert "data-new-product" not in page and 'id="read-only"' in page
     assert reverse("product-edit", args=[catalogue["pump"].pk]) not in page

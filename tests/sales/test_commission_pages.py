@@ -131,16 +131,16 @@ def test_a_rep_sees_only_their_own_entries_and_totals(cast, client, ledgers):
     client.force_login(cast.east_rep)
     page = text(client.get(reverse("commission")))
     assert totals(page) == {
-        "earned": "35.00",
-        "payable": "30.00",
-        "released": "5.00",
-        "clawed_back": "0.00",
-        "retained": "12.90",
-        "forfeited": "2.00",
+        "earned": "¥35.00",
+        "payable": "¥30.00",
+        "released": "¥5.00",
+        "clawed_back": "¥0.00",
+        "retained": "¥12.90",
+        "forfeited": "¥2.00",
     }
     assert entry_ids(page) == [e.pk for e in reversed(ledgers["east_rep"])]  # newest first
     assert "Retained until 2028-03-01" in page
-    assert re.search(r'data-release="2028-03-01">2028-03-01 · <span class="mono">12.90', page)
+    assert re.search(r'data-release="2028-03-01">2028-03-01 · <span class="mono">¥12.90', page)
     order = ledgers["east_rep"][0].order
     assert f'<a href="/orders/{order.pk}/">{order.number}</a>' in page
     assert "99.99" not in page and "7.77" not in page
@@ -160,7 +160,7 @@ def test_the_status_filter_shows_one_status_and_keeps_the_totals(cast, client, l
     client.force_login(cast.east_rep)
     page = text(client.get(reverse("commission"), {"status": "retained"}))
     assert entry_ids(page) == [ledgers["east_rep"][1].pk]
-    assert totals(page)["earned"] == "35.00"
+    assert totals(page)["earned"] == "¥35.00"
     page = text(client.get(reverse("commission"), {"status": "bogus"}))
     assert len(entry_ids(page)) == 4
 
@@ -174,7 +174,7 @@ def test_the_ledger_is_paginated_newest_first_and_the_filter_kept(cast, client):
     assert '<a href="?status=payable&page=2">Next</a>' in first
     second = text(client.get(reverse("commission"), {"status": "payable", "page": 2}))
     assert entry_ids(second) == [e.pk for e in made[25:]]
-    assert totals(second)["payable"] == "30.00"
+    assert totals(second)["payable"] == "¥30.00"
 
 
 def test_a_clawed_back_entry_shows_as_a_deduction(cast, client, catalogue, owned_customer):
@@ -188,19 +188,19 @@ def test_a_clawed_back_entry_shows_as_a_deduction(cast, client, catalogue, owned
     client.force_login(cast.east_rep)
     page = text(client.get(reverse("commission")))
     assert totals(page) == {
-        "earned": "-28.85",
-        "payable": "67.30",
-        "released": "0.00",
-        "clawed_back": "−96.15",
-        "retained": "28.85",
-        "forfeited": "0.00",
+        "earned": "-¥28.85",
+        "payable": "¥67.30",
+        "released": "¥0.00",
+        "clawed_back": "−¥96.15",
+        "retained": "¥28.85",
+        "forfeited": "¥0.00",
     }
     row = re.search(
         rf'<tr data-entry="{clawback.pk}" data-status="clawed_back">(.*?)</tr>', page, re.S
     )
     assert f"Clawed back: Bounced · <span data-reason>{REASON}</span>" in row.group(1)
-    assert '<td class="mono error" data-amount>−96.15</td>' in row.group(1)
-    assert '<td class="mono">3621.65</td>' in row.group(1)  # the payment it was earned on
+    assert '<td class="mono error" data-amount>−¥96.15</td>' in row.group(1)
+    assert '<td class="mono">¥3,621.65</td>' in row.group(1)  # the payment it was earned on
 
 
 # -- a manager's table and a rep's ledger ---------------------------------------------------
@@ -211,24 +211,24 @@ def test_a_manager_sees_the_team_s_reps_and_not_another_region_s(cast, client, l
     page = text(client.get(reverse("commission")))
     assert rep_rows(page) == ["east_rep", "east_rep2"]
     assert totals(page) == {
-        "earned": "134.99",
-        "payable": "129.99",
-        "released": "5.00",
-        "clawed_back": "0.00",
-        "retained": "52.90",
-        "forfeited": "2.00",
+        "earned": "¥134.99",
+        "payable": "¥129.99",
+        "released": "¥5.00",
+        "clawed_back": "¥0.00",
+        "retained": "¥52.90",
+        "forfeited": "¥2.00",
     }
     row = re.search(r'<tr data-rep="east_rep2">(.*?)</tr>', page, re.S).group(1)
     assert f'href="{ledger_url(cast.east_rep2)}"' in row
     assert re.findall(r'data-total="(\w+)">([^<]+)<', row) == [
-        ("earned", "99.99"),
-        ("retained", "40.00"),
+        ("earned", "¥99.99"),
+        ("retained", "¥40.00"),
     ]
     assert client.get(ledger_url(cast.south_rep)).status_code == 404
 
     rep_page = text(client.get(ledger_url(cast.east_rep)))
     assert entry_ids(rep_page) == [e.pk for e in reversed(ledgers["east_rep"])]
-    assert totals(rep_page)["earned"] == "35.00"
+    assert totals(rep_page)["earned"] == "¥35.00"
     assert "data-forfeit-form" in rep_page
 
     client.force_login(cast.south_mgr)
@@ -241,7 +241,7 @@ def test_the_back_office_reads_the_company_s_ledger_and_forfeits_nothing(cast, c
         client.force_login(viewer)
         page = text(client.get(reverse("commission")))
         assert rep_rows(page) == ["east_rep", "east_rep2", "south_rep"], viewer.username
-        assert totals(page)["earned"] == "142.76"
+        assert totals(page)["earned"] == "¥142.76"
         rep_page = text(client.get(ledger_url(cast.east_rep)))
         assert "data-forfeit-form" not in rep_page
         before = state()
@@ -275,7 +275,7 @@ def test_a_manager_forfeits_a_rep_s_retained_commission_from_the_page(cast, clie
 
     page = text(client.get(ledger_url(cast.east_rep)))
     assert "Retained commission of 12.90 forfeited." in page
-    assert totals(page)["retained"] == "0.00" and totals(page)["forfeited"] == "14.90"
+    assert totals(page)["retained"] == "¥0.00" and totals(page)["forfeited"] == "¥14.90"
     assert "data-forfeit-form" not in page  # nothing left to forfeit
 
 

@@ -48,15 +48,28 @@ MENU = [
 ]
 
 
+# A salesperson's own day, first in the menu (on a phone it is a folded list, read from the
+# top): their customers, what is due today, their visits, their quotes and orders.
+OWN_PAGES = ["my-customers", "follow-ups-today", "field-day", "quote-list", "order-list"]
+
+
+def _menu_for(role: str) -> list[tuple[str, Any]]:
+    entries = [(name, label) for name, label, roles in MENU if roles is None or role in roles]
+    if role not in SELLING:
+        return entries
+    own = [entry for name in OWN_PAGES for entry in entries if entry[0] == name]
+    home = [entry for entry in entries if entry[0] == "home"]
+    rest = [entry for entry in entries if entry not in own and entry not in home]
+    return home + own + rest
+
+
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     if not user.is_authenticated:
         return {"menu": []}
     items: list[dict[str, Any]] = []
-    for name, label, roles in MENU:
-        if roles is None or user.role in roles:
-            url = reverse(name)
-            items.append({"url": url, "label": label, "active": False})
+    for name, label in _menu_for(user.role):
+        items.append({"url": reverse(name), "label": label, "active": False})
     # The page's own entry, or the closest one above it (/pool/settings/ is not /pool/).
     above = [
         item
