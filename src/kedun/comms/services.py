@@ -8,6 +8,7 @@ removes mail, and it is audited.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -171,7 +172,7 @@ def mail_retention_purge(*, now: dt.datetime | None = None, days: int | None = N
             # Files are stored by content and may be shared: only the ones nothing else names
             # go, and only once the rows are gone for good (after the commit).
             orphans = _files_unreferenced(names - {""})
-            transaction.on_commit(lambda orphans=orphans: _files_delete(orphans))
+            transaction.on_commit(functools.partial(_files_delete, orphans))
             removed += len(batch)
             audit_record(
                 actor=None,
