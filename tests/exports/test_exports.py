@@ -266,3 +266,20 @@ def test_contacts_orders_and_the_delivery_report_export_too(cast, settings):
     with pytest.raises(Exception) as nothing:
         export_request(actor=cast.east_mgr, kind="delivery_report", format="csv")
     assert getattr(nothing.value, "code", "") == "empty"
+
+
+def test_a_pending_export_of_someone_marked_as_leaving_is_not_approved(cast, threshold):
+    from kedun.budgets.services import leaver_mark
+
+    export_permission_grant(actor=cast.east_mgr, user=cast.east_rep)
+    CustomerFactory.create_batch(4, owner=cast.east_rep)
+    export = export_request(actor=cast.east_rep, kind="customers", format="csv")
+    leaver_mark(actor=cast.east_mgr, user=cast.east_rep)
+
+    with pytest.raises(Conflict) as refused:
+        export_approve(actor=cast.east_mgr, export_id=export.pk)
+
+    assert refused.value.code == "requester_may_not_export"
+    export.refresh_from_db()
+    assert export.status == "pending"
+    assert not Canary.objects.exists()
