@@ -266,3 +266,38 @@ def test_contacts_orders_and_the_delivery_report_export_too(cast, settings):
     with pytest.raises(Exception) as nothing:
         export_request(actor=cast.east_mgr, kind="delivery_report", format="csv")
     assert getattr(nothing.value, "code", "") == "empty"
+
+
+def test_a_pending_export_of_someone_marked_as_leaving_is_not_approved(cast, threshold):
+    from kedun.budgets.services import leaver_mark
+
+    export_permission_grant(actor=cast.east_mgr, user=cast.east_rep)
+    CustomerFactory.create_batch(4, owner=cast.east_rep)
+    export = export_request(actor=cast.east_rep, kind="customers", format="csv")
+    leaver_mark(actor=cast.east_mgr, user=cast.east_rep)
+
+    with pytest.raises(Conflict) as refused:
+        export_approve(actor=cast.east_mgr, export_id=export.pk)
+
+    assert refused.value.code == "requester_may_not_export"
+    export.refresh_from_db()
+    assert export.status == "pending"
+    assert not Canary.objects.exists()
+
+
+@pytest.mark.parametrize("format", ["csv", "xlsx"])
+def test_a_name_typed_as_a_formula_stays_text_in_the_file(cast, format):
+    CustomerFactory(owner=cast.east_mgr, name='=HYPERLINK("http://evil.example","点我")')
+    CustomerFactory(owner=cast.east_mgr, name="正常公司", phone="+86 139 0000 1111")
+    export = export_request(actor=cast.east_mgr, kind="customers", format=format)
+
+    if format == "csv":
+        rows = csv_lines(export)[2:]
+        names = {r[1]: r for r in rows}
+    else:
+        with default_storage.open(export.file.name, "rb") as handle:
+            sheet = load_workbook(handle).active
+        rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
+        names = {r[1]: r for r in rows}
+    assert '\'=HYPERLINK("http://evil.example","点我")' in names
+    assert names["正常公司"][7] == "+86 139 0000 1111"

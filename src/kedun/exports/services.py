@@ -252,12 +252,23 @@ def _rows_with_canary(table: Table, export: ExportRequest, canary: Canary) -> li
     return rows
 
 
+_FORMULA = re.compile(r"^(?:[=@\t\r]|[+-](?![\d\s(]))")
+
+
+def _inert(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula ("=HYPERLINK(…)" typed as a customer's name)
+    is kept as text: a leading apostrophe. Phones (+86 …) and negative numbers stay as they are."""
+    if isinstance(value, str) and _FORMULA.match(value):
+        return "'" + value
+    return value
+
+
 def _csv_bytes(watermark: str, headers: list[str], rows: list[Row]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([watermark])
     writer.writerow(headers)
-    writer.writerows(rows)
+    writer.writerows([_inert(value) for value in row] for row in rows)
     # UTF-8 with a byte-order mark: Excel on Chinese Windows reads it as UTF-8.
     return out.getvalue().encode("utf-8-sig")
 
@@ -286,9 +297,9 @@ def _xlsx_bytes(watermark: str, headers: list[str], rows: list[Row]) -> bytes:
 
 def _cell(value: Any) -> Any:
     """Numbers stay numbers; anything else (a lazily translated label) becomes its text."""
-    if value is None or isinstance(value, int | float | Decimal | str):
+    if value is None or isinstance(value, int | float | Decimal):
         return value
-    return str(value)
+    return _inert(str(value))
 
 
 def _make_file(export: ExportRequest, table: Table) -> None:
