@@ -396,4 +396,5 @@ if not set(KEDUN_EXPORT_ROLES) <= _ROLES:
     raise ConfigError(f"KEDUN_EXPORT_ROLES: unknown role in {KEDUN_EXPORT_ROLES}")
 # The canary row's email domain: a domain the company receives mail for turns a leaked file's
 # use into mail in the company's own inbox.
-KEDUN_CANARY_EMAIL_DOMAIN = env_str("KEDUN_CANARY_EMAIL_DOMAIN", "163.com")
+# A reserved domain by default: a canary address must never reach a real stranger's mailbox.
+KEDUN_CANARY_EMAIL_DOMAIN = env_str("KEDUN_CANARY_EMAIL_DOMAIN", "example.com")
