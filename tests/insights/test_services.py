@@ -145,7 +145,7 @@ def test_an_incremental_run_after_one_more_day_gives_the_full_runs_result(tmp_pa
     assert _ranking(full)["rep1"] > 0
 
 
-def test_an_import_of_old_events_makes_the_next_run_full(tmp_path, diverting):
+def test_an_import_of_old_events_makes_the_next_nightly_run_full(tmp_path, diverting):
     risk_compute(as_of=LAST_DAY, full=True)
     assert risk_compute(as_of=LAST_DAY).run.mode == RunMode.INCREMENTAL
     late = stories.company()
@@ -153,7 +153,15 @@ def test_an_import_of_old_events_makes_the_next_run_full(tmp_path, diverting):
     late.follow_up("C3", "rep2", at=late.day(7))  # entered months late
     history_import_run(late.write(tmp_path / "late.jsonl"))
 
-    assert risk_compute(as_of=LAST_DAY).run.mode == RunMode.FULL
+    with clock.frozen_at(dt.datetime(2026, 4, 29, 3, 20, tzinfo=SHANGHAI)):  # a Wednesday
+        risk_nightly.call_local()
+
+    run = RiskRun.objects.order_by("-pk").first()
+    assert run is not None and run.mode == RunMode.FULL and run.as_of == LAST_DAY
+    # The late follow-up is in the activity the run read: C3 had none that week before.
+    from kedun.insights.models import ActivityWeek
+
+    assert ActivityWeek.objects.filter(customer__code="C3", follow_ups=2).exists()
 
 
 @pytest.mark.parametrize(
