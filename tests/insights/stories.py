@@ -17,7 +17,8 @@ from tests.history.builder import HistoryBuilder, history_import_run
 WEEKS = 30
 # The story turns at this week: before it, a customer's own normal; from it, the change.
 TURN = 20
-LAST_DAY = (HistoryBuilder().day(WEEKS * 7 - 1)).date()
+LAST = WEEKS * 7 - 1  # the history's last day, as `history.day(LAST)`
+LAST_DAY = HistoryBuilder().day(LAST).date()
 
 EAST, SOUTH = "华东销售部", "华南销售部"
 # 上海, where every customer is (WGS-84); a check-in 0.2° north is 22 km away.

@@ -211,3 +211,33 @@ def test_a_customers_evidence_links_to_the_records_behind_it(tmp_path, client):
     assert far.count() == 2
     for check_in in far:
         assert reverse("field-check-in", args=[check_in.pk]) in page
+
+
+def test_the_managers_page_dismisses_with_a_reason_and_opens_a_case(scene, client):
+    from kedun.audit.models import AuditEvent
+
+    client.force_login(user("mgr_east"))
+    page = reverse("insights-rep", args=[scene["rep_id"]])
+    refused = client.post(
+        page, {"action": "dismiss", "finding": scene["finding_id"], "reason": "x"}
+    )
+    assert refused.status_code == 200 and not Finding.objects.get(pk=scene["finding_id"]).dismissed
+    done = client.post(
+        page,
+        {"action": "dismiss", "finding": scene["finding_id"], "reason": "客户换了采购，已核实"},
+    )
+    assert done.status_code == 302
+    assert Finding.objects.get(pk=scene["finding_id"]).dismissed
+    (audit,) = AuditEvent.objects.filter(action="insights.finding_dismissed")
+    assert (
+        audit.actor_label == "mgr_east" and audit.changes_data["reason"] == "客户换了采购，已核实"
+    )
+    shown = client.get(page).content.decode()
+    assert "1 dismissed" in shown
+
+    opened = client.post(page, {"action": "case", "title": "何涛 复核（二）"})
+    case = CaseFile.objects.get(title="何涛 复核（二）")
+    assert opened.status_code == 302 and opened["Location"] == reverse(
+        "insights-case", args=[case.pk]
+    )
+    assert case.evidence["dismissed"] and case.opened_by == user("mgr_east")

@@ -256,6 +256,15 @@ def test_a_record_after_the_dismissal_is_new_evidence():
     assert by_rep[DIVERTER].score == pytest.approx(1.8)
 
 
+def test_the_last_of_many_messages_is_new_evidence_though_the_facts_keep_the_first_ones():
+    first = [{"on": (DAY + dt.timedelta(days=d)).isoformat()} for d in range(3)]
+    mail = found("mail_outside", DIVERTER, 10, 0.8, days=40, messages=first)  # last: day 40
+    dried = found("orders_dried_up", DIVERTER, 10, 0.8)
+    judged = {finding_key("mail_outside", DIVERTER, 10): DAY + dt.timedelta(days=20)}
+    by_rep, _ = scores([dried, mail], judged)
+    assert by_rep[DIVERTER].score == pytest.approx(1.6)
+
+
 def test_every_rep_is_ranked_highest_first_then_by_name():
     _, ranked = scores(
         [found("orders_dried_up", OTHER, 10, 0.8), found("mail_outside", OTHER, 10, 0.8)]

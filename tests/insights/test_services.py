@@ -120,22 +120,20 @@ def _split_at_last_day(history):
     events = [line for line in history.lines if "at" in line]
     last = [e for e in events if e["at"].startswith(LAST_DAY.isoformat())]
     before = [e for e in events if e not in last]
-    return entities + before, entities + last
+    return entities + before, last, entities
 
 
 def test_an_incremental_run_after_one_more_day_gives_the_full_runs_result(tmp_path):
     history = stories.diverting_company()
     # The last day: a steady customer orders, 何涛 calls C1 again.
-    history.order("S1", "rep2", "1000.00", at=history.day(LAST_DAY.toordinal()
-                   - history.start.date().toordinal(), 11))  # fmt: skip
-    history.follow_up("C1", "rep1", at=history.day(LAST_DAY.toordinal()
-                      - history.start.date().toordinal(), 15))  # fmt: skip
-    first, last = _split_at_last_day(history)
-    assert len(last) > len(first) - len(history.lines) + len(last)  # the last day has events
+    history.order("S1", "rep2", "1000.00", at=history.day(stories.LAST, 11))
+    history.follow_up("C1", "rep1", at=history.day(stories.LAST, 15))
+    first, last, entities = _split_at_last_day(history)
+    assert len(last) == 2
     history.lines = first
     history_import_run(history.write(tmp_path / "first.jsonl"))
     risk_compute(as_of=LAST_DAY - dt.timedelta(days=1), full=True)
-    history.lines = last
+    history.lines = entities + last
     history_import_run(history.write(tmp_path / "last.jsonl"))
 
     incremental = risk_compute(as_of=LAST_DAY).run
@@ -147,7 +145,7 @@ def test_an_incremental_run_after_one_more_day_gives_the_full_runs_result(tmp_pa
     assert _ranking(full)["rep1"] > 0
 
 
-def test_an_import_of_old_events_makes_the_next_run_full(tmp_path, diverting):
+def test_an_import_of_old_events_makes_the_next_nightly_run_full(tmp_path, diverting):
     risk_compute(as_of=LAST_DAY, full=True)
     assert risk_compute(as_of=LAST_DAY).run.mode == RunMode.INCREMENTAL
     late = stories.company()
@@ -155,7 +153,15 @@ def test_an_import_of_old_events_makes_the_next_run_full(tmp_path, diverting):
     late.follow_up("C3", "rep2", at=late.day(7))  # entered months late
     history_import_run(late.write(tmp_path / "late.jsonl"))
 
-    assert risk_compute(as_of=LAST_DAY).run.mode == RunMode.FULL
+    with clock.frozen_at(dt.datetime(2026, 4, 29, 3, 20, tzinfo=SHANGHAI)):  # a Wednesday
+        risk_nightly.call_local()
+
+    run = RiskRun.objects.order_by("-pk").first()
+    assert run is not None and run.mode == RunMode.FULL and run.as_of == LAST_DAY
+    # The late follow-up is in the activity the run read: C3 had none that week before.
+    from kedun.insights.models import ActivityWeek
+
+    assert ActivityWeek.objects.filter(customer__code="C3", follow_ups=2).exists()
 
 
 @pytest.mark.parametrize(

@@ -94,6 +94,10 @@ def _latest_evidence(found: Found) -> dt.date:
         for item in found.facts.get(key, [])
         if isinstance(item, dict) and "on" in item
     ]
+    if any(key in found.facts for key in _RECORDS[1:]):
+        # Mail, visits and payments end on their last record (the facts keep only the first
+        # few dozen); a contact change's finding runs on to the run's day, so not that one.
+        days.append(found.end)
     return max([found.start, *days])
 
 

@@ -86,7 +86,7 @@ class DismissForm(forms.Form):
 
 
 class CaseOpenForm(forms.Form):
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    title = forms.CharField(label=gettext_lazy("Title of the case file"), max_length=200)
 
 
 def _rep(viewer: User, rep_id: int) -> User:
