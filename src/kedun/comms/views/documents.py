@@ -33,7 +33,7 @@ from .common import refused, uploads_of, viewer_of
 
 
 class DocumentForm(forms.Form):
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=200, required=False)
+    title = forms.CharField(label=gettext_lazy("Document title"), max_length=200, required=False)
     kind = forms.ChoiceField(label=gettext_lazy("Type"), choices=DocumentKind.choices)
     order = forms.IntegerField(label=gettext_lazy("Order (optional)"), required=False)
     file = forms.FileField(label=gettext_lazy("File"))
