@@ -139,6 +139,8 @@ def test_a_rep_checks_in_offline_and_the_visit_uploads_once(live_server, browser
     expect(page.locator("[data-upload-queue] [data-waiting]")).to_have_attribute(
         "data-waiting", "1"
     )
+    # The form is ready for the next visit: this one waits with its own recording.
+    expect(page.locator("[data-voice-playback]")).to_be_hidden()
     shot(page, "phone-check-in-queued")
     assert CheckIn.objects.count() == 0
 
