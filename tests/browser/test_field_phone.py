@@ -127,6 +127,7 @@ def test_a_rep_checks_in_offline_and_the_visit_uploads_once(live_server, browser
     context.set_offline(True)
     page.goto(f"{base}/quotes/")  # never opened on this phone
     expect(page.locator("#offline-page")).to_be_visible()
+    shot(page, "phone-offline-page")
     page.goto(f"{base}/customers/{near.pk}/check-in/")
     expect(page.locator("#check-in-form")).to_be_visible()
     expect(page.locator("#check-in-position")).to_have_attribute("data-accuracy", "15")
