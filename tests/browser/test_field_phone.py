@@ -65,13 +65,18 @@ def watch_errors(page) -> list[str]:
     return errors
 
 
-def until(page, expression: str, timeout_s: float = 15) -> None:
+def until(page, expression: str, timeout_s: float = 30) -> None:
     """wait_for_function evaluates a string, which the page's CSP (rightly) refuses."""
     for _ in range(int(timeout_s * 10)):
         if page.evaluate(expression):
             return
         page.wait_for_timeout(100)
-    raise AssertionError(f"never true: {expression}")
+    state = page.evaluate(
+        "navigator.serviceWorker.getRegistration().then(r => r ? JSON.stringify({"
+        "installing: !!r.installing, waiting: !!r.waiting, active: r.active && r.active.state})"
+        " : 'no registration')"
+    )
+    raise AssertionError(f"never true: {expression} (service worker: {state})")
 
 
 def record_voice(page) -> None:
@@ -96,13 +101,17 @@ def test_a_rep_checks_in_offline_and_the_visit_uploads_once(live_server, browser
     second_photo.write_bytes(jpeg(size=(320, 240)))
 
     context = phone_context(browser, PEOPLE_SQUARE)
-    # The phone's clock: the first visit five minutes ago, the second one now.
-    context.clock.install(time=timezone.now() - dt.timedelta(minutes=5))
+    # The phone's clock starts 20 minutes ago (the server refuses times in the future): the
+    # first visit then, the second five minutes later, the check-out twelve after that.
+    context.clock.install(time=timezone.now() - dt.timedelta(minutes=20))
     page = context.new_page()
     errors = watch_errors(page)
 
     # The rep opens the app: the service worker installs and takes control.
     log_in(page, base, "xiaozhang")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    # The app as the rep meets it after installing: opened again, the worker in control.
+    page.reload()
     until(page, "navigator.serviceWorker.controller !== null")
     manifest = page.evaluate(
         "fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())"
@@ -118,6 +127,7 @@ def test_a_rep_checks_in_offline_and_the_visit_uploads_once(live_server, browser
     context.set_offline(True)
     page.goto(f"{base}/quotes/")  # never opened on this phone
     expect(page.locator("#offline-page")).to_be_visible()
+    shot(page, "phone-offline-page")
     page.goto(f"{base}/customers/{near.pk}/check-in/")
     expect(page.locator("#check-in-form")).to_be_visible()
     expect(page.locator("#check-in-position")).to_have_attribute("data-accuracy", "15")
@@ -130,6 +140,8 @@ def test_a_rep_checks_in_offline_and_the_visit_uploads_once(live_server, browser
     expect(page.locator("[data-upload-queue] [data-waiting]")).to_have_attribute(
         "data-waiting", "1"
     )
+    # The form is ready for the next visit: this one waits with its own recording.
+    expect(page.locator("[data-voice-playback]")).to_be_hidden()
     shot(page, "phone-check-in-queued")
     assert CheckIn.objects.count() == 0
 
@@ -165,6 +177,16 @@ def test_a_rep_checks_in_offline_and_the_visit_uploads_once(live_server, browser
     assert second.captured_at - first.captured_at == pytest.approx(
         dt.timedelta(minutes=5), abs=dt.timedelta(seconds=40)
     )
+    # Leaving, he checks out from the customer's card: the time spent is recorded.
+    context.clock.fast_forward("12:00")
+    page.locator("#check-out-submit").click()
+    expect(page.locator("#check-out-form")).to_have_count(0)
+    expect(page.locator(".messages li.success")).to_be_visible()
+    second.refresh_from_db()
+    assert second.checked_out_at is not None
+    assert second.checked_out_at - second.captured_at == pytest.approx(
+        dt.timedelta(minutes=12), abs=dt.timedelta(seconds=40)
+    )
     assert errors == []
     log_out(page)
     context.close()
@@ -197,4 +219,38 @@ def test_a_rep_checks_in_offline_and_the_visit_uploads_once(live_server, browser
     assert second.review == Review.QUESTIONED
     assert CheckInFlag.objects.filter(check_in=second).count() == 1
     assert errors == []
+    context.close()
+
+
+def test_a_refused_upload_shows_the_server_s_reason_and_waits_to_be_discarded(
+    live_server, browser, tmp_path
+):
+    base = live_server.url
+    rep = UserFactory(username="xiaozhang", full_name="小张", department=DepartmentFactory())
+    customer = located(rep, name="杭州市蓝海科技有限公司")
+    not_a_photo = tmp_path / "notes.jpg"
+    not_a_photo.write_bytes(b"this is a text file, not a photo")
+    context = phone_context(browser, PEOPLE_SQUARE)
+    page = context.new_page()
+    log_in(page, base, "xiaozhang")
+    page.goto(f"{base}/customers/{customer.pk}/check-in/")
+    expect(page.locator("#check-in-position")).to_have_attribute("data-accuracy", "15")
+    page.set_input_files("[data-check-in-photo]", str(not_a_photo))
+    page.locator("#check-in-submit").click()
+
+    # The server's own words, and the check-in kept on the phone for the rep to decide.
+    outcome = page.locator("[data-check-in-outcome]")
+    expect(outcome).to_have_attribute("data-outcome", "error")
+    refused = page.locator("[data-upload-queue] [data-refused]")
+    expect(refused).to_have_count(1)
+    assert outcome.inner_text() and outcome.inner_text() in refused.inner_text()
+    assert CheckIn.objects.count() == 0
+    # Still there on the next page, never retried by itself.
+    page.goto(f"{base}/")
+    expect(page.locator("[data-upload-queue] [data-refused]")).to_have_count(1)
+    assert CheckIn.objects.count() == 0
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("[data-upload-queue] [data-discard]").click()
+    expect(page.locator("[data-upload-queue]")).to_be_hidden()
+    assert page.evaluate("KedunUploadQueue.all().then(items => items.length)") == 0
     context.close()

@@ -131,7 +131,7 @@
   function camera(form) {
     const box = form.querySelector("[data-camera]");
     const input = form.querySelector("[data-check-in-photo]");
-    const state = { snapshot: null };
+    const state = { snapshot: null, clear() {} };
     if (!box || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return state;
     box.hidden = false;
     const video = box.querySelector("video");
@@ -186,13 +186,18 @@
         preview.hidden = true;
       }
     });
+    state.clear = () => {
+      state.snapshot = null;
+      preview.hidden = true;
+      stop();
+    };
     return state;
   }
 
   function recorder(form) {
     const box = form.querySelector("[data-voice-controls]");
     const input = form.querySelector("[data-check-in-audio]");
-    const state = { recording: null, type: "" };
+    const state = { recording: null, type: "", clear() {} };
     if (!box || !window.MediaRecorder || !navigator.mediaDevices) return state;
     box.hidden = false;
     const record = box.querySelector("[data-voice-record]");
@@ -233,14 +238,15 @@
       status.textContent = text(box, "textRecording");
     });
     stop.addEventListener("click", () => media && media.state !== "inactive" && media.stop());
-    discard.addEventListener("click", () => {
+    state.clear = () => {
       state.recording = null;
       playback.removeAttribute("src");
       playback.hidden = true;
       discard.hidden = true;
       status.textContent = "";
       delete box.dataset.recorded;
-    });
+    };
+    discard.addEventListener("click", () => state.clear());
     return state;
   }
 
@@ -261,9 +267,11 @@
     // The script checks the photo itself: a live capture counts as one.
     photoInput.required = false;
     let fix = null;
+    let fixAt = 0;
     if (navigator.geolocation) {
       navigator.geolocation.watchPosition((position) => {
         fix = position;
+        fixAt = Date.now();
         fill(form, position);
         status.textContent = text(status, "textFix",
           { accuracy: Math.round(position.coords.accuracy) });
@@ -290,15 +298,17 @@
       }
       submit.disabled = true;
       try {
-        if (!fix || Date.now() - fix.timestamp > 60000) {
+        // The watch keeps the fix fresh; one older than a minute (the phone slept) is asked anew.
+        if (!fix || Date.now() - fixAt > 60000) {
           try {
             fix = await positionNow();
-            fill(form, fix);
+            fixAt = Date.now();
           } catch (error) {
             say(text(outcome, "textNoPosition"), "error");
             return;
           }
         }
+        fill(form, fix);
         const value = (name) => {
           const field = form.elements.namedItem(name);
           return field ? field.value : "";
@@ -344,9 +354,10 @@
           say(text(outcome, "textQueued"), "queued");
           askWorkerToRetry();
         }
+        // Ready for the next visit: this one is in the queue with its own key.
         form.reset();
-        photo.snapshot = null;
-        voice.recording = null;
+        photo.clear();
+        voice.clear();
         await showQueue();
       } finally {
         submit.disabled = false;

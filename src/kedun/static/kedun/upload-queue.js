@@ -112,6 +112,11 @@
       await remove(item.key);
       return { outcome: "uploaded", answer };
     }
+    // Not logged in (401), or the worker's kept CSRF token outdated by a new login (403): not
+    // the server refusing the visit. It waits for the rep's next page, which sends a fresh token.
+    if (response.status === 401 || (response.status === 403 && !csrfToken)) {
+      return { outcome: WAITING };
+    }
     if (response.status >= 400 && response.status < 500) {
       const text = await message(response);
       await put({ ...item, status: REFUSED, error: text });
