@@ -34,7 +34,7 @@ from .common import refused, uploads_of, viewer_of
 
 class DocumentForm(forms.Form):
     title = forms.CharField(label=gettext_lazy("Document title"), max_length=200, required=False)
-    kind = forms.ChoiceField(label=gettext_lazy("Type"), choices=DocumentKind.choices)
+    kind = forms.ChoiceField(label=gettext_lazy("Document type"), choices=DocumentKind.choices)
     order = forms.IntegerField(label=gettext_lazy("Order (optional)"), required=False)
     file = forms.FileField(label=gettext_lazy("File"))
     note = forms.CharField(label=gettext_lazy("Note"), max_length=300, required=False)
