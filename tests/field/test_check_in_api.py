@@ -623,3 +623,13 @@ def test_a_number_that_is_an_id_and_another_customers_number_is_not_guessed(cast
     assert response.status_code == 400
     assert response.json()["code"] == "ambiguous_customer"
     assert_nothing_stored()
+
+
+def test_a_check_in_from_the_apps_pages_is_marked_as_the_app(cast, client, at_the_customer):
+    # The phone's pages upload with the rep's session (and CSRF token); integrations use a token.
+    client.force_login(cast.east_rep)
+    with sent_at(T0 + minutes(1)):
+        response = client.post("/api/v1/check-ins/", check_in_form(at_the_customer))
+
+    assert response.status_code == 201
+    assert CheckIn.objects.get().source == CheckInSource.APP

@@ -16,6 +16,7 @@ from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -150,7 +151,10 @@ class CheckInListApi(APIView):
             need_id=values["need"],
             quote_id=values["quote"],
             idempotency_key=values["idempotency_key"],
-            source=CheckInSource.API,
+            # The app's pages upload with the rep's session; integrations with a token.
+            source=CheckInSource.APP
+            if isinstance(request.successful_authenticator, SessionAuthentication)
+            else CheckInSource.API,
         )
         check_in = check_in_get_for_viewer(viewer=viewer, check_in_id=recorded.check_in.pk)
         return Response(
