@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from kedun.audit.models import AuditEvent
 from kedun.audit.services import audit_record
-from kedun.backup.services import MANIFEST, backup_write
+from kedun.backup.services import MANIFEST, POSTGRES_MEMBER, SQLITE_MEMBER, backup_write
 from kedun.backup.tasks import backup_daily
 from kedun.core import clock
 
@@ -225,7 +225,7 @@ def test_a_backup_naming_a_file_outside_the_data_dir_is_refused(tmp_path):
     manifest = {
         "format": 1,
         "engine": connection.vendor,
-        "database": "database/kedun.sqlite3",
+        "database": {"sqlite": SQLITE_MEMBER, "postgresql": POSTGRES_MEMBER}[connection.vendor],
         "audit_head": {"seq": 0, "hash": "0" * 64},
         "created_at": "2026-12-01T00:00:00+00:00",
         "members": [{"name": "data/../../evil", "size": 5, "sha256": "x"}],

@@ -368,3 +368,31 @@ def test_checkpoints_ship_to_an_s3_url_and_verify_from_it(settings, capsys):
         record_events(1, start=3)
         call_command("audit", "verify", "--checkpoint", written)
         assert "matches checkpoint at entry 3" in capsys.readouterr().out
+
+
+def test_migrating_an_installation_keys_the_chain_after_its_existing_events(transactional_db):
+    # The installation as it was before keying: audit at 0003, three plain events.
+    call_command("migrate", "audit", "0003_access_events", verbosity=0)
+    try:
+        prev = GENESIS_HASH
+        for seq in (1, 2, 3):
+            event = AuditEvent(
+                seq=seq,
+                occurred_at=clock.now(),
+                actor_label="system",
+                action="legacy.event",
+                changes=canonical_json({"n": seq}),
+                prev_hash=prev,
+            )
+            event.hash = event_hash_of(event, keyed=False)
+            with transaction.atomic():
+                event.save(force_insert=True)
+            prev = event.hash
+    finally:
+        call_command("migrate", "audit", verbosity=0)
+    marker = AuditChainKeying.objects.get()
+    assert (marker.first_keyed_seq, marker.prev_hash) == (4, prev)
+    record_events(2)
+    assert AuditEvent.objects.get(seq=4).hash == event_hash_of(AuditEvent.objects.get(seq=4))
+    result = chain_verify()
+    assert result.ok and result.count == 5

@@ -27,7 +27,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -80,7 +80,6 @@ class RestoreResult:
     files: int
     created_at: str
     audit_seq: int
-    problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -318,6 +317,9 @@ def _manifest_read(archive: tarfile.TarFile) -> dict[str, Any]:
             _("this backup's format (%(found)s) is not one this Kedun reads (%(known)s)")
             % {"found": manifest.get("format"), "known": FORMAT}
         )
+    expected_database = {"sqlite": SQLITE_MEMBER, "postgresql": POSTGRES_MEMBER}
+    if manifest.get("database") != expected_database.get(manifest.get("engine", "")):
+        raise BackupError(_("this backup's manifest names no database it could hold"))
     return manifest
 
 
