@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kedun.audit.models import AuditEvent
 from kedun.audit.services import audit_record
@@ -36,6 +36,14 @@ from kedun.core import clock
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
 KEDUN = str(Path(sys.executable).with_name("kedun"))
+
+
+@pytest.fixture(autouse=True)
+def _errors_in_english():
+    """In-process errors are asserted by their English msgids; the commands run as their own
+    processes speak the company's language (Simplified Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 def record_events(count: int) -> None:
@@ -139,7 +147,7 @@ def drill(tmp_path: Path, *, database_url: str | None) -> None:
 
     again = kedun("restore", str(archive), data_dir=target, database_url=database_url)
     assert again.returncode != 0
-    assert "is not empty" in again.stderr
+    assert "数据库不是空的" in again.stderr  # the command speaks the company's language
     shutil.rmtree(upload.parent, ignore_errors=True)
 
 
@@ -192,7 +200,7 @@ def test_restore_refuses_a_data_dir_that_is_not_empty(tmp_path):
     (target / "media" / "contract.pdf").write_bytes(b"%PDF")
     done = kedun("restore", str(archive), data_dir=target)
     assert done.returncode != 0
-    assert "is not empty (media/contract.pdf)" in done.stderr
+    assert "不是空的（media/contract.pdf）" in done.stderr
     assert not (target / "kedun.sqlite3").exists()
 
 

@@ -42,7 +42,7 @@ def test_a_deleted_message_is_hidden_from_the_rep_and_restored_by_the_manager(li
     expect(phone.locator(".mail-body")).to_contain_text("堃哥说镕基路仓库下周到货")
     shot(phone, "mail-1-thread")
     phone.locator("[data-delete]").click()
-    expect(phone.locator(".messages")).to_contain_text("Your manager can still see it")
+    expect(phone.locator(".messages")).to_contain_text("您的上级仍可查看并恢复")
 
     # Gone from his pages and from the API.
     expect(phone.locator("#mail")).not_to_contain_text("关于朱镕基路仓库的报价")
