@@ -17,6 +17,7 @@ from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import override_settings
+from django.utils import translation
 
 from kedun.audit import triggers
 from kedun.audit.chain import (
@@ -40,6 +41,13 @@ _COLUMNS = (
     "seq, occurred_at, actor_id, actor_label, action, object_type, object_id, changes, ip, "
     "prev_hash, hash"
 )
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english():
+    """Messages are asserted by their English msgids, whatever the .po files say."""
+    with translation.override("en"):
+        yield
 
 
 def record_events(count: int, start: int = 0) -> None:

@@ -69,7 +69,7 @@ def test_a_leaked_export_names_its_exporter(live_server, phone):
     with open(download.path(), encoding="utf-8-sig") as handle:
         lines = list(csv.reader(io.StringIO(handle.read())))
     assert f"#{export.pk}" in lines[0][0]
-    assert "小张 (xiaozhang)" in lines[0][0]
+    assert "小张（xiaozhang）" in lines[0][0]  # the watermark speaks Chinese
     rows = lines[2:]
     assert len(rows) == 501
     strangers = [r for r in rows if r[0] not in codes]
