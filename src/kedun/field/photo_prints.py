@@ -67,8 +67,9 @@ def photo_print(image: Image.Image) -> PhotoPrint:
 
 def view_hashes(gray: np.ndarray) -> list[int]:
     """The pHash of every VIEWS entry of a grayscale picture (any size)."""
-    # Hash from a picture of at most 128 px: pHash reads a 32×32 resample of each view anyway.
-    small = _resize_long_side(gray, 128)
+    # Hash from a picture of at most 64 px: pHash keeps only the 8×8 lowest frequencies of a
+    # 32×32 resample of each view, which a 64 px picture holds in full.
+    small = _resize_long_side(gray, 64)
     height, width = small.shape
     out = []
     for left, top, right, bottom in VIEWS:
@@ -393,8 +394,9 @@ def _measure(
 
 
 def _monochrome(picture: np.ndarray) -> bool:
-    spread = picture.max(axis=2).astype(np.int16) - picture.min(axis=2)
-    return float(spread.mean()) < 3
+    red, green, blue = cv2.split(picture)
+    spread = cv2.absdiff(red, green).mean() + cv2.absdiff(green, blue).mean()
+    return float(spread) < 3
 
 
 # A pixel counts as changed when, after tone and blur are matched, one of its channels is this
