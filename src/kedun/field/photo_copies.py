@@ -98,6 +98,11 @@ def _candidates(hashes: tuple[int, ...], exclude: int | None) -> list[tuple[int,
     for value in looked_up:
         for band, part in enumerate(_bands(value)):
             wanted[band].add(part)
+    # The whole frame's bands are also probed one bit off (multi-probe): a cropped copy's hash
+    # is 8–18 bits from the nearest stored view, which often leaves no band intact but one
+    # band a bit off. 16 more values per band; the rows read stay bounded by ROWS_READ.
+    for band, part in enumerate(_bands(hashes[0])):
+        wanted[band].update(part ^ (1 << bit) for bit in range(16))
     agreeing = Q()
     for band, parts in enumerate(wanted):
         agreeing |= Q(**{f"band{band}__in": sorted(parts)})
