@@ -379,6 +379,8 @@ def _measure(
             mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _SQUARE3)
             changed = float(np.count_nonzero(mask)) / overlap
             best = (residual, changed, toned)
+        else:
+            break  # the residual grows with more blur from here on: the match is behind us
     assert best is not None
     residual, changed, toned = best
     correlation = _correlation(
