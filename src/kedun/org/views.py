@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 from kedun.core.errors import DomainError, Forbidden, NotFound
 from kedun.org.login import LoginRefused, session_login, session_logout
 from kedun.org.models import Department, Role, User
-from kedun.org.selectors import department_list, user_directory
-from kedun.org.services import user_create, user_deactivate
+from kedun.org.selectors import department_list, is_above, user_directory
+from kedun.org.services import user_create, user_deactivate, user_end_sessions
 
 
 class LoginForm(forms.Form):
@@ -101,7 +101,15 @@ def user_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("%(name)s can now log in.") % {"name": user.username})
             return redirect("user-list")
     page = Paginator(user_directory(viewer=viewer), 50).get_page(request.GET.get("page"))
-    return render(request, "org/users.html", {"page": page, "form": form})
+    # Whose sessions the viewer may end: the boss anyone's, a manager their reports'.
+    can_end_sessions = {
+        person.pk for person in page if person.is_active and is_above(actor=viewer, user=person)
+    }
+    return render(
+        request,
+        "org/users.html",
+        {"page": page, "form": form, "can_end_sessions": can_end_sessions},
+    )
 
 
 @login_required
@@ -122,6 +130,38 @@ def user_deactivate_view(request: HttpRequest, user_id: int) -> HttpResponse:
             _("%(name)s is deactivated; their sessions and API token no longer work.")
             % {"name": user.username},
         )
+    return redirect("user-list")
+
+
+@login_required
+def account_view(request: HttpRequest) -> HttpResponse:
+    """The user's own account: sessions and two-factor login."""
+    return render(request, "org/account.html", {})
+
+
+@login_required
+@require_POST
+def account_logout_everywhere_view(request: HttpRequest) -> HttpResponse:
+    """Ends every session of the user, this one included (a lost phone, a shared computer)."""
+    viewer = request.user
+    assert isinstance(viewer, User)
+    user_end_sessions(actor=viewer, user=viewer)
+    messages.success(request, _("You are logged out on every device."))
+    return redirect("login")
+
+
+@login_required
+@require_POST
+def user_end_sessions_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    viewer = request.user
+    assert isinstance(viewer, User)
+    user = user_directory(viewer=viewer).filter(pk=user_id).first()
+    if user is None:
+        raise NotFound()
+    user_end_sessions(actor=viewer, user=user)  # Forbidden unless the viewer is above them
+    messages.success(
+        request, _("%(name)s is logged out on every device.") % {"name": user.username}
+    )
     return redirect("user-list")
 
 
