@@ -318,7 +318,19 @@ urlpatterns = [
     path("offline/", core_views.offline, name="offline"),
     path("login/", org_views.login_view, name="login"),
     path("logout/", org_views.logout_view, name="logout"),
+    path("login/two-factor/", org_views.login_two_factor_view, name="login-two-factor"),
     path("account/", org_views.account_view, name="account"),
+    path("account/two-factor/", org_views.account_two_factor_view, name="account-two-factor"),
+    path(
+        "account/two-factor/disable/",
+        org_views.account_two_factor_disable_view,
+        name="account-two-factor-disable",
+    ),
+    path(
+        "people/<int:user_id>/two-factor/reset/",
+        org_views.user_two_factor_reset_view,
+        name="user-two-factor-reset",
+    ),
     path(
         "account/logout-everywhere/",
         org_views.account_logout_everywhere_view,

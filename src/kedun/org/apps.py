@@ -6,3 +6,17 @@ class OrgConfig(AppConfig):
     name = "kedun.org"
     label = "org"
     verbose_name = _("Organisation")
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from kedun.config.env import ConfigError
+        from kedun.org.models import Role
+
+        # A misspelt role would silently leave that role without the second factor.
+        unknown = set(settings.KEDUN_TOTP_REQUIRED_ROLES) - set(Role.values)
+        if unknown:
+            raise ConfigError(
+                f"KEDUN_TOTP_REQUIRED_ROLES names unknown roles {sorted(unknown)}; "
+                f"choose from {', '.join(Role.values)}"
+            )
