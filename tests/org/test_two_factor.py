@@ -183,3 +183,12 @@ def test_the_boss_resets_a_lost_authenticator_a_peer_cannot(cast):
     assert not TOTPDevice.objects.filter(user=cast.east_mgr).exists()
     event = AuditEvent.objects.get(action="user.two_factor_disabled")
     assert event.actor_id == cast.boss.pk and event.object_id == str(cast.east_mgr.pk)
+
+
+def test_an_unknown_role_in_the_setting_stops_start_up():
+    from kedun.config.env import ConfigError
+    from kedun.org.apps import check_totp_roles
+
+    check_totp_roles(["admin", "manager"])
+    with pytest.raises(ConfigError, match="managers"):
+        check_totp_roles(["admin", "managers"])

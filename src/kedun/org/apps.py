@@ -10,13 +10,17 @@ class OrgConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from kedun.config.env import ConfigError
-        from kedun.org.models import Role
+        check_totp_roles(settings.KEDUN_TOTP_REQUIRED_ROLES)
 
-        # A misspelt role would silently leave that role without the second factor.
-        unknown = set(settings.KEDUN_TOTP_REQUIRED_ROLES) - set(Role.values)
-        if unknown:
-            raise ConfigError(
-                f"KEDUN_TOTP_REQUIRED_ROLES names unknown roles {sorted(unknown)}; "
-                f"choose from {', '.join(Role.values)}"
-            )
+
+def check_totp_roles(roles: list[str]) -> None:
+    """A misspelt role would silently leave that role without the second factor."""
+    from kedun.config.env import ConfigError
+    from kedun.org.models import Role
+
+    unknown = set(roles) - set(Role.values)
+    if unknown:
+        raise ConfigError(
+            f"KEDUN_TOTP_REQUIRED_ROLES names unknown roles {sorted(unknown)}; "
+            f"choose from {', '.join(Role.values)}"
+        )
