@@ -192,3 +192,24 @@ def test_an_unknown_role_in_the_setting_stops_start_up():
     check_totp_roles(["admin", "manager"])
     with pytest.raises(ConfigError, match="managers"):
         check_totp_roles(["admin", "managers"])
+
+
+def test_the_enrolment_qr_code_reads_back_as_the_otpauth_link(cast):
+    import re
+
+    import cv2
+    import numpy as np
+
+    client = Client()
+    client.force_login(cast.east_mgr)
+    response = client.get(reverse("account-two-factor"))
+    svg = re.search(r"<svg.*?</svg>", response.content.decode(), re.S)
+    assert svg, "the page draws the QR code inline"
+    size = int(re.search(r'viewBox="0 0 (\d+) (\d+)"', svg.group(0)).group(1))
+    modules = np.full((size, size), 255, dtype=np.uint8)
+    for x, y in re.findall(r"M(\d+),(\d+)H", svg.group(0)):
+        modules[int(y), int(x)] = 0
+    picture = cv2.resize(modules, (size * 8, size * 8), interpolation=cv2.INTER_NEAREST)
+    picture = cv2.copyMakeBorder(picture, 32, 32, 32, 32, cv2.BORDER_CONSTANT, value=255)
+    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(picture)
+    assert text == TOTPDevice.objects.get(user=cast.east_mgr).config_url

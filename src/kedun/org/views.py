@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -223,6 +224,8 @@ def account_two_factor_view(request: HttpRequest) -> HttpResponse:
         "form": form,
         "next": next_url,
         "otpauth_url": device.config_url,
+        # Only path data drawn from the link; nothing a user typed reaches the markup.
+        "qr_svg": mark_safe(two_factor.qr_svg(device.config_url)),
         "secret": two_factor.secret_groups(device),
         "required": two_factor.required_for(viewer),
     }
