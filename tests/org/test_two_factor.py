@@ -213,3 +213,25 @@ def test_the_enrolment_qr_code_reads_back_as_the_otpauth_link(cast):
     picture = cv2.copyMakeBorder(picture, 32, 32, 32, 32, cv2.BORDER_CONSTANT, value=255)
     text, _points, _ = cv2.QRCodeDetector().detectAndDecode(picture)
     assert text == TOTPDevice.objects.get(user=cast.east_mgr).config_url
+
+
+def test_the_password_alone_cannot_enrol_a_new_app_over_the_confirmed_one(cast):
+    from kedun.core.errors import Forbidden
+    from kedun.org import two_factor
+
+    device = device_for(cast.east_mgr)
+    client, _ = password_step("east_mgr")
+    response = client.get(reverse("account-two-factor"))
+    assert response["Location"] == reverse("login-two-factor")
+    pending = TOTPDevice.objects.create(user=cast.east_mgr, name="thief", confirmed=False)
+    response = client.post(reverse("account-two-factor"), {"code": code(pending)})
+    assert response.status_code == 302 and response["Location"] == reverse("login-two-factor")
+    assert TOTPDevice.objects.get(user=cast.east_mgr, confirmed=True) == device
+
+    class Request:  # the service refuses too, whoever calls it
+        user = cast.east_mgr
+        session: dict = {}
+        META: dict = {}
+
+    with pytest.raises(Forbidden):
+        two_factor.enrol_confirm(request=Request(), code=code(pending))  # type: ignore[arg-type]

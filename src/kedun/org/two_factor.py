@@ -91,6 +91,9 @@ def enrol_confirm(*, request: HttpRequest, code: str) -> TOTPDevice:
     """Confirm the pending device with a code from the app; this session counts as verified."""
     user = request.user
     assert isinstance(user, User)
+    if missing_step(request) == NEEDS_CODE:
+        # A password alone must not swap the confirmed app for the caller's own.
+        raise Forbidden(_("Enter the code from your authenticator app first."))
     ip = client_address(request) or ""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
     if device is None:
