@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "drf_spectacular_sidecar",
     "huey.contrib.djhuey",
     "kedun.core",
@@ -92,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "kedun.core.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kedun.core.middleware.ClientAddressMiddleware",
@@ -171,6 +175,12 @@ SESSION_COOKIE_AGE = env_int("KEDUN_SESSION_HOURS", 12, minimum=1, maximum=24 * 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 LOGIN_FAILURE_LIMIT = 5
+# Roles that must log in with an authenticator app (TOTP) after the password, e.g.
+# "admin,manager"; anyone else may turn it on for themselves on their account page.
+KEDUN_TOTP_REQUIRED_ROLES = [
+    role.lower() for role in env_list("KEDUN_TOTP_REQUIRED_ROLES", default=[])
+]
+OTP_TOTP_ISSUER = "Kedun"
 LOGIN_LOCK_MINUTES = 15
 
 # --- Internationalisation ----------------------------------------------------------------------

@@ -27,7 +27,17 @@ from kedun.sales import views as sales_views
 
 api_v1: list[URLPattern | URLResolver] = [
     path("me/", org_api.MeApi.as_view(), name="api-me"),
+    path(
+        "me/sessions/logout-all/",
+        org_api.MySessionsLogoutAllApi.as_view(),
+        name="api-me-logout-all",
+    ),
     path("users/", org_api.UserListApi.as_view(), name="api-user-list"),
+    path(
+        "users/<int:user_id>/sessions/logout-all/",
+        org_api.UserSessionsLogoutAllApi.as_view(),
+        name="api-user-logout-all",
+    ),
     path(
         "users/<int:user_id>/deactivate/",
         org_api.UserDeactivateApi.as_view(),
@@ -308,7 +318,30 @@ urlpatterns = [
     path("offline/", core_views.offline, name="offline"),
     path("login/", org_views.login_view, name="login"),
     path("logout/", org_views.logout_view, name="logout"),
+    path("login/two-factor/", org_views.login_two_factor_view, name="login-two-factor"),
+    path("account/", org_views.account_view, name="account"),
+    path("account/two-factor/", org_views.account_two_factor_view, name="account-two-factor"),
+    path(
+        "account/two-factor/disable/",
+        org_views.account_two_factor_disable_view,
+        name="account-two-factor-disable",
+    ),
+    path(
+        "people/<int:user_id>/two-factor/reset/",
+        org_views.user_two_factor_reset_view,
+        name="user-two-factor-reset",
+    ),
+    path(
+        "account/logout-everywhere/",
+        org_views.account_logout_everywhere_view,
+        name="account-logout-everywhere",
+    ),
     path("people/", org_views.user_list, name="user-list"),
+    path(
+        "people/<int:user_id>/end-sessions/",
+        org_views.user_end_sessions_view,
+        name="user-end-sessions",
+    ),
     path(
         "people/<int:user_id>/deactivate/", org_views.user_deactivate_view, name="user-deactivate"
     ),

@@ -125,3 +125,60 @@ class DomainErrorMiddleware:
         if isinstance(exception, Forbidden):
             raise PermissionDenied(str(exception.message))
         return None
+
+
+class TwoFactorMiddleware:
+    """A session that passed the password but still owes the second factor (or, for a role
+    that must use one, the enrolment) reaches only the pages that let it finish or leave.
+    The API answers 403 to such a session; token clients are not sessions and pass."""
+
+    ALLOWED = frozenset(
+        {
+            "login",
+            "logout",
+            "login-two-factor",
+            "account-two-factor",
+            "javascript-catalog",
+            "set_language",
+            "manifest",
+            "service-worker",
+            "offline",
+        }
+    )
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.shortcuts import redirect
+        from django.utils.http import urlencode
+
+        from kedun.org.two_factor import NEEDS_CODE, missing_step
+
+        if not request.user.is_authenticated:
+            return self.get_response(request)
+        step = missing_step(request)
+        if step is None or self._allowed(request):
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {
+                    "code": "two_factor_required",
+                    "message": _("Finish logging in with your authenticator app first."),
+                    "detail": {"missing": step},
+                },
+                status=403,
+            )
+        target = "login-two-factor" if step == NEEDS_CODE else "account-two-factor"
+        response = redirect(target)
+        if request.method == "GET":
+            response["Location"] += "?" + urlencode({"next": request.get_full_path()})
+        return response
+
+    def _allowed(self, request: HttpRequest) -> bool:
+        if request.path.startswith(settings.STATIC_URL or "/static/"):
+            return True
+        try:
+            return resolve(request.path_info).url_name in self.ALLOWED
+        except Resolver404:
+            return False

@@ -10,7 +10,7 @@ from kedun.core.errors import NotFound
 from kedun.org.access import acting_user
 from kedun.org.models import User
 from kedun.org.selectors import user_directory
-from kedun.org.services import user_deactivate
+from kedun.org.services import user_deactivate, user_end_sessions
 
 
 class UserOutput(serializers.ModelSerializer):
@@ -57,3 +57,30 @@ class UserDeactivateApi(APIView):
             raise NotFound()
         user = user_deactivate(actor=acting_user(request), user=user)
         return Response(UserOutput(user).data)
+
+
+class MySessionsLogoutAllApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        summary="Log out everywhere: end every session of the caller, this one included",
+    )
+    def post(self, request: Request) -> Response:
+        user = acting_user(request)
+        user_end_sessions(actor=user, user=user)
+        return Response(status=204)
+
+
+class UserSessionsLogoutAllApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        summary="End every session of a user (the boss, or a manager the user reports to)",
+    )
+    def post(self, request: Request, user_id: int) -> Response:
+        actor = acting_user(request)
+        user = user_directory(viewer=actor).filter(pk=user_id).first()
+        if user is None:
+            raise NotFound()
+        user_end_sessions(actor=actor, user=user)
+        return Response(status=204)

@@ -19,6 +19,7 @@ from kedun.org.models import (
     User,
     new_security_stamp,
 )
+from kedun.org.selectors import is_above
 
 _USER_FIELDS = ["username", "full_name", "role", "department", "manager", "data_scope", "is_active"]
 
@@ -198,13 +199,21 @@ def user_revoke_access(*, actor: User | None, user: User) -> User:
 
 
 def user_end_sessions(*, actor: User | None, user: User) -> None:
-    """Log a user out everywhere (e.g. a lost phone)."""
-    if actor is not None and actor.pk != user.pk:
-        _require_admin(actor)
+    """Log a user out everywhere (e.g. a lost phone): the user themselves, the boss, or a
+    manager the user reports to. A new security stamp changes the session hash, so every
+    session ends whatever engine stores them (database, cache or signed cookies)."""
+    if actor is not None and actor.pk != user.pk and not is_above(actor=actor, user=user):
+        raise Forbidden()
     with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
         user.security_stamp = new_security_stamp()
         user.save(update_fields=["security_stamp"])
-        audit_record(actor=actor, action="user.sessions_ended", target=user)
+        audit_record(
+            actor=actor,
+            action="user.sessions_ended",
+            target=user,
+            changes={"by_self": actor is not None and actor.pk == user.pk},
+        )
 
 
 def token_for_user(*, actor: User | None, user: User) -> Token:
