@@ -94,14 +94,20 @@ def line_digest(data: dict[str, Any]) -> str:
 
 
 def text(data: dict[str, Any], key: str, *, required: bool = True, max_length: int = 200) -> str:
+    # Called for every field of every line: the common case (a str) first, stripped once.
     value = data.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if isinstance(value, str):
+        result = value.strip()
+    elif value is None:
+        result = ""
+    elif isinstance(value, int):
+        result = str(value)
+    else:
+        raise LineError(f"{key} must be text")
+    if not result:
         if required:
             raise LineError(f"{key} is missing")
         return ""
-    if not isinstance(value, str | int):
-        raise LineError(f"{key} must be text")
-    result = str(value).strip()
     if len(result) > max_length:
         raise LineError(f"{key} is longer than {max_length} characters")
     return result
