@@ -57,8 +57,9 @@ class HistoryDatabase(CrashDatabase):
 
             with psycopg.connect(self.admin_url, autocommit=True) as admin:
                 admin.execute(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template.name}"')
-        else:
-            shutil.copytree(self.template.data_dir, self.data_dir)
+        # The data dir too, on both engines: it holds the audit key the copied chain is
+        # keyed with (a fresh key would not verify the template's events).
+        shutil.copytree(self.template.data_dir, self.data_dir, dirs_exist_ok=True)
 
     def close(self) -> None:
         if self._connection is not None:
