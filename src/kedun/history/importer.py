@@ -129,6 +129,10 @@ CENT = Decimal("0.01")
 BEFORE_QUOTED = (Stage.LEAD, Stage.CONTACTED, Stage.NEEDS_CONFIRMED)
 DEAL_STAGES = (Stage.WON, Stage.REPEAT)
 
+# Enum .values builds a list at every call: read once (a follow-up line asked it each time).
+_FOLLOW_UP_KINDS = frozenset(FollowUpKind.values)
+_ROLES = frozenset(Role.values)
+
 
 @dataclass
 class Report:
@@ -414,7 +418,7 @@ class _Importer:
     def _user(self, data: dict[str, Any]) -> bool:
         username = text(data, "username", max_length=150)
         role = text(data, "role", max_length=16)
-        if role not in Role.values:
+        if role not in _ROLES:
             raise LineError(f"unknown role {role!r}")
         department = self._department_named(text(data, "department", required=False))
         if username.lower() in self.users:
@@ -723,7 +727,7 @@ class _Importer:
     def _follow_up(self, data: dict[str, Any]) -> None:
         customer = self._customer_ref(data)
         kind = text(data, "kind", max_length=10)
-        if kind not in FollowUpKind.values:
+        if kind not in _FOLLOW_UP_KINDS:
             raise LineError(f"unknown follow-up kind {kind!r}")
         at = self._at(data)
         content = text(data, "content", required=False, max_length=5000) or "—"
