@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import connection, transaction
+from django.utils import translation
 
 from kedun.audit import triggers
 from kedun.org.models import DataScope, Department, Role, User
@@ -119,3 +120,15 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def sentences_in_english(request):
+    """Sentences asserted by their English msgids, whatever the .po files say (pages and the
+    API speak the user's language: Simplified Chinese unless asked). Test directories that
+    assert on messages use it autouse."""
+    with translation.override("en"):
+        for name in ("client", "api_client"):
+            if name in request.fixturenames:
+                request.getfixturevalue(name).defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        yield

@@ -14,8 +14,7 @@ from kedun.budgets.services import BudgetExceeded, budget_grant, budget_spend, l
 from kedun.core.errors import Forbidden
 from kedun.notifications.models import Notification
 from tests.factories import CustomerFactory
-
-from .conftest import at_once
+from tests.threads import at_once
 
 
 @pytest.fixture

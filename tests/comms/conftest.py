@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.utils import translation
 
 from kedun.comms.mailboxes import MailboxSettings, mailbox_add
 from kedun.comms.models import Mailbox, Security
@@ -112,11 +111,5 @@ def store(raw: bytes, *, owner, source: str = "imap", sent_by=None):
 
 
 @pytest.fixture(autouse=True)
-def _sentences_in_english(request):
-    """Messages are asserted by their English msgids, whatever the .po files say (pages speak
-    the user's language: Simplified Chinese unless asked)."""
-    with translation.override("en"):
-        for name in ("client", "api_client"):
-            if name in request.fixturenames:
-                request.getfixturevalue(name).defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-        yield
+def _sentences_in_english(sentences_in_english):
+    yield

@@ -4,37 +4,17 @@ syncs (the other is told it is busy) — nothing doubles."""
 
 from __future__ import annotations
 
-import threading
-
-from django.db import connection
-
 from kedun.comms.models import Message, MessageOwner
 from kedun.comms.sync import mailbox_sync
+from tests.threads import at_once as threaded
 
 from .conftest import corpus
 
 
 def at_once(*calls):
-    """Run each call in its own thread, started together; return their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list = []
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    """Run each call in its own thread, started together; their results in order (none fails)."""
+    results = threaded(*calls)
+    assert [r for r in results if isinstance(r, BaseException)] == []
     return results
 
 

@@ -24,8 +24,7 @@ from kedun.exports.services import (
 )
 from kedun.notifications.models import Notification
 from tests.factories import ContactFactory, CustomerFactory, OrderFactory
-
-from .conftest import at_once
+from tests.threads import at_once
 
 
 @pytest.fixture

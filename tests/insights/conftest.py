@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import translation
 
 from kedun.insights.activity import activity_refresh
 from kedun.insights.data import AnalysisData, analysis_data_load
@@ -16,13 +15,8 @@ from .stories import LAST_DAY
 
 
 @pytest.fixture(autouse=True)
-def _sentences_in_english(request):
-    """Sentences are asserted by their English msgids (pages speak the user's language)."""
-    with translation.override("en"):
-        for name in ("client", "api_client"):
-            if name in request.fixturenames:
-                request.getfixturevalue(name).defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-        yield
+def _sentences_in_english(sentences_in_english):
+    yield
 
 
 def analysed(as_of: dt.date = LAST_DAY) -> AnalysisData:
