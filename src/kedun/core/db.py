@@ -33,17 +33,27 @@ def bulk_write_mode() -> Iterator[None]:
                 cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
-def planner_statistics_refresh() -> None:
+def planner_statistics_refresh(*, tables: Sequence[str] | None = None) -> None:
     """Refresh the statistics the query planner chooses indexes by (ANALYZE). SQLite gathers
     none on its own: without them it met the report indexes added by a migration blind and
     read a million rows through the wrong one (bench/sales_reports.py: wins and losses
     199 → 766 ms). SQLite samples at most 1,000 rows per index, so this takes seconds at a
     million customers; PostgreSQL's autovacuum analyses too, this only makes it prompt.
-    Run after every migration and daily (jobs.tasks)."""
+    Run after every migration and daily (jobs.tasks); with `tables`, only those (a bulk writer
+    refreshing what it writes)."""
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA analysis_limit=1000")
-        cursor.execute("ANALYZE")
+        if tables is None:
+            cursor.execute("ANALYZE")
+        elif not tables:
+            return
+        elif connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {', '.join(quote(t) for t in tables)}")
+        else:
+            for table in tables:
+                cursor.execute(f"ANALYZE {quote(table)}")
 
 
 def ids_reserve(model: type[Model], count: int) -> list[int]:
@@ -116,6 +126,45 @@ def insert_values(
                 head + ", ".join([one] * len(chunk)) + suffix,
                 [value for row in chunk for value in row],
             )
+
+
+def rows_update(
+    model: type[Model], columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Set `columns` (attribute names) of many rows by id: each row is its values in the order
+    of `columns`, then its id. Values go to the driver as they are (adapted by the caller).
+
+    PostgreSQL: one UPDATE … FROM unnest(arrays) for all rows — an executemany is a statement
+    per row, and at 100,000 rows a history import spent more on them than on its inserts.
+    SQLite: an executemany (in-process, no round trips)."""
+    if not rows:
+        return
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    if connection.vendor == "postgresql":
+        names = [*columns, "id"]
+        types = [fields[name].db_type(connection) for name in names]
+        arrays = ", ".join(f"%s::{_array_type(t)}" for t in types)
+        assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} "
+                f"FROM unnest({arrays}) AS v({', '.join(quote(n) for n in names)}) "
+                f"WHERE {table}.id = v.id",
+                [[row[i] for row in rows] for i in range(len(names))],
+            )
+        return
+    assignments = ", ".join(f"{quote(c)} = %s" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", list(rows))
+
+
+def _array_type(db_type: str | None) -> str:
+    # "numeric(14, 2)" → "numeric[]", "varchar(30)" → "varchar[]": the array of the base type
+    # (the values were validated on the way in; the column checks its own length).
+    base = (db_type or "text").split("(")[0].strip()
+    return f"{base}[]"
 
 
 class _TableWriter:
@@ -207,6 +256,11 @@ def _sqlite_datetime(value: dt.datetime) -> str:
 
 
 _writers: dict[type[Model], _TableWriter] = {}
+
+
+def tables_written() -> list[str]:
+    """The tables rows_insert has written in this process (for a bulk writer's ANALYZE)."""
+    return sorted(writer.table for writer in _writers.values())
 
 
 def rows_insert(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
