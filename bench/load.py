@@ -10,7 +10,8 @@ and afterwards each one is looked up in the database.
     python bench/load.py --engine sqlite --users 10  # SQLite, 100,000 customers, 10 users
     python bench/load.py --duration 120 --prepare-only ...
 
-PostgreSQL: database `load_1m` at KEDUN_LOAD_POSTGRES (default postgres://postgres@127.0.0.1:5432),
+PostgreSQL: database `load_1m` on the server of KEDUN_LOAD_POSTGRES or KEDUN_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432),
 jobs in Redis db 12 (KEDUN_LOAD_REDIS); the prepared database is kept and reused (--rebuild
 drops it). SQLite: the data dir var/load-sqlite-<customers>, kept the same way; jobs in the
 SQLite huey store, run by a separate `kedun worker` process.
@@ -35,12 +36,24 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = os.environ.get("KEDUN_LOAD_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+
+
+def _postgres_server() -> str:
+    """The server of KEDUN_DATABASE_URL when set (its database is left alone), else local."""
+    url = os.environ.get("KEDUN_DATABASE_URL", "")
+    if url:
+        parts = urllib.parse.urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+    return "postgres://postgres@127.0.0.1:5432"
+
+
+POSTGRES = os.environ.get("KEDUN_LOAD_POSTGRES") or _postgres_server()
 REDIS = os.environ.get("KEDUN_LOAD_REDIS", "redis://127.0.0.1:6379/12")
 
 
