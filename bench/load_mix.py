@@ -151,8 +151,9 @@ class Rep(Worker):
             "/api/v1/customers/duplicate-check/",
             json={"name": name, "phone": phone},
         )
-        if check is None or check.json()["matches"]:
-            return  # taken or cut off: a rep would not register it
+        if check is None or any(m["level"] == "duplicate" for m in check.json()["matches"]):
+            return  # taken (or cut off): a rep would not register it
+        # Only possible matches: the rep looked at them and registers anyway, confirming.
         answer = self.call(
             "register",
             "POST",
