@@ -1,9 +1,9 @@
 """Load test: the realistic mix against `kedun serve --workers 2`, one web process killed midway.
 
 Reps open their customers, check for duplicates and register new companies, log follow-ups,
-claim from their branch's pool and write quotes; managers open their reports. Locust drives
-it headless (bench/load_mix.py) for a fixed time; halfway through one gunicorn worker gets
-SIGKILL. Every write the client saw acknowledged (2xx with the created id) goes in a ledger,
+claim from their branch's pool and write quotes; managers open their reports; every user waits
+1–5 s between two actions (--think). Locust drives it headless (bench/load_mix.py) for a fixed
+time; halfway through one gunicorn worker gets SIGKILL. Every write the client saw acknowledged (2xx with the created id) goes in a ledger,
 and afterwards each one is looked up in the database.
 
     python bench/load.py                             # PostgreSQL, 1,000,000 customers, 50 users
@@ -327,7 +327,7 @@ def main() -> int:
         "--think",
         type=float,
         nargs=2,
-        default=[0.5, 2.5],
+        default=[1.0, 5.0],
         metavar=("MIN", "MAX"),
         help="seconds a user waits between two actions",
     )
