@@ -3,8 +3,9 @@
 Reps open their customers, check for duplicates and register new companies, log follow-ups,
 claim from their branch's pool and write quotes; managers open their reports; every user waits
 1–5 s between two actions (--think). Locust drives it headless (bench/load_mix.py) for a fixed
-time; halfway through one gunicorn worker gets SIGKILL. Every write the client saw acknowledged (2xx with the created id) goes in a ledger,
-and afterwards each one is looked up in the database.
+time; halfway through one gunicorn worker gets SIGKILL. Every write the client saw
+acknowledged (2xx with the created id) goes in a ledger, and afterwards each one is looked up
+in the database.
 
     python bench/load.py                             # PostgreSQL, 1,000,000 customers, 50 users
     python bench/load.py --engine sqlite --users 10  # SQLite, 100,000 customers, 10 users
