@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -113,6 +114,23 @@ def test_it_prints_the_url_and_says_where_jobs_run(served):
         f"Kedun is running at http://127.0.0.1:{served.port}/\n",
         "2 web processes; background jobs run apart: start `kedun worker` beside them.\n",
     ]
+
+
+def test_it_refuses_a_port_in_use_clearly(data_dir):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "kedun", "serve", "--workers", "2", "--port", str(port)],
+            env=fresh_env(data_dir),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_two_worker_processes_serve_requests(served):

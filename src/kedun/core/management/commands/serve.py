@@ -153,12 +153,11 @@ class Command(BaseCommand):
             )
         # The banner read the database: no connection may cross the fork into the workers.
         connections.close_all()
-        max_requests = options["max_requests"]
         WebProcesses(
             bind=f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
             workers=options["workers"],
             threads=options["threads"] or 4,
-            max_requests=max_requests,
+            max_requests=options["max_requests"],
             access_log=options["access_log"],
             ready=lambda: (self.stdout.write(banner), self.stdout.flush()),
         ).run()
