@@ -33,6 +33,7 @@ import json
 import math
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -135,6 +136,22 @@ def summary(records: list[list]) -> dict:
     }
 
 
+def server_side(access_log: Path) -> dict:
+    """Time spent in the web processes per route (gunicorn's access log), queueing excluded:
+    on a busy machine it tells slow code from a saturated CPU."""
+    times: dict[str, list[float]] = {}
+    line = re.compile(r'"(GET|POST) ([^ ?]+)\S* HTTP/[^"]*" \d+ .* <\d+> (\d+)ms$')
+    for entry in access_log.read_text().splitlines():
+        match = line.search(entry)
+        if match:
+            route = f"{match[1]} {re.sub(r'/[0-9]+/', '/N/', match[2])}"
+            times.setdefault(route, []).append(float(match[3]))
+    return {
+        route: {"requests": len(ms), "p50_ms": percentile(ms, 0.5), "p95_ms": percentile(ms, 0.95)}
+        for route, ms in sorted(times.items(), key=lambda item: -sum(item[1]))
+    }
+
+
 def ledger_check(ledger: list[dict]) -> dict:
     from kedun.customers.models import Customer, FollowUp
     from kedun.sales.models import Quote
@@ -202,7 +219,7 @@ def run(args, env: dict[str, str]) -> dict:
         "ledger_file": str(work / "ledger.json"),
     }
     (work / "config.json").write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
-    for name in ("records.json", "ledger.json"):
+    for name in ("records.json", "ledger.json", "access.log"):
         (work / name).unlink(missing_ok=True)
 
     worker = started(["worker"], env, work / "worker.log")
@@ -294,6 +311,7 @@ def run(args, env: dict[str, str]) -> dict:
             "replaced": replaced,
         },
         "ledger": ledger_check(ledger),
+        "server_side": server_side(work / "access.log"),
         "error_samples": [r for r in records if r[4] == "error"][:10],
     }
     errors = report["overall"].get("error", 0)
