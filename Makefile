@@ -46,6 +46,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/field_dev.py
 	$(BIN)/python bench/field_photos.py
 	$(BIN)/python bench/mail_sync.py
+	$(BIN)/python bench/load.py --engine sqlite --users 10
+	$(BIN)/python bench/load.py
 
 # Regenerate translation catalogues after changing UI text (needs GNU gettext).
 messages: $(STAMP)
