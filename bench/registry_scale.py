@@ -9,7 +9,8 @@ few queries of the same data for comparison.
     python bench/registry_scale.py [--customers 1000000] [--queries 2000]
     KEDUN_DATABASE_URL=postgres://… python bench/registry_scale.py
 
-Targets (issue 3): p95 ≤ 10 ms a query on SQLite and PostgreSQL; import ≥ 2,000 rows/s.
+Targets (issues 3 and 13): p95 ≤ 10 ms a query on SQLite and PostgreSQL, before and right
+after the import; import ≥ 2,000 rows/s into the loaded registry.
 """
 
 from __future__ import annotations
@@ -194,7 +195,15 @@ def main() -> int:
     # A fresh seed: a rerun with --reuse must import new companies, not last run's again.
     import_rng = random.Random(time.time_ns())
     report["import"] = import_file(import_rng, names, cities, trades, industries, args.import_rows)
-    ok = kedun["p95_ms"] <= 10 and report["import"]["rows_per_second"] >= 2000
+    # The same queries right after the import, before the worker's vacuum of the registry
+    # (enqueued by the import; no worker runs here): the import must not slow the check.
+    after = timed(lambda q: duplicates_find(identity_keys(name=q)), queries)
+    report["kedun_query_after_import"] = after
+    ok = (
+        kedun["p95_ms"] <= 10
+        and after["p95_ms"] <= 10
+        and report["import"]["rows_per_second"] >= 2000
+    )
     report["targets_met"] = ok
     print(json.dumps(report, ensure_ascii=False))
     return 0 if ok else 1
