@@ -653,6 +653,9 @@ def test_a_contact_change_is_kept_and_applied_to_the_customer_and_its_identity(
         c.customer_id for c in duplicates_find(identity_keys(name=someone, phones=["13983604450"]))
     ] == [c1.pk]
     assert duplicates_find(identity_keys(name=someone, phones=["0571-88886666"])) == []
+    # Its name keys are untouched: still the same company by name.
+    by_name = duplicates_find(identity_keys(name="杭州远丰机械有限公司"))
+    assert [c.customer_id for c in by_name if c.is_duplicate] == [c1.pk]
 
 
 def test_the_last_contact_change_of_a_field_wins(history, import_history):

@@ -16,6 +16,8 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
+        from . import lookups  # noqa: F401  (registers __any_of on every field)
+
         # `migrate` sends post_migrate once per app that has models (this one has none); the
         # last of them comes after every migration has run.
         last = [config for config in apps.get_app_configs() if config.models_module][-1]

@@ -57,7 +57,7 @@ from kedun.customers.bulk import NewCustomer, customers_insert
 from kedun.customers.contact_identity import InvalidCreditCode
 from kedun.customers.identity.keys import identity_keys
 from kedun.customers.identity.parties import names_the_customer
-from kedun.customers.identity_index import customer_identity_refresh
+from kedun.customers.identity_index import customers_contact_keys_refresh
 from kedun.customers.models import (
     ContactChange,
     ContactField,
@@ -354,7 +354,7 @@ class _Importer:
 
     def run_batch(self, lines: list[Line]) -> None:
         seen = set(
-            ImportedLine.objects.filter(digest__in=[line.digest for line in lines]).values_list(
+            ImportedLine.objects.filter(digest__any_of=[line.digest for line in lines]).values_list(
                 "digest", flat=True
             )
         )
@@ -372,7 +372,7 @@ class _Importer:
             self.batch_latest: dt.datetime | None = None
             self.customer_codes |= set(
                 Customer.objects.filter(
-                    code__in=[
+                    code__any_of=[
                         code_of(line.data.get("code")) for line in lines if line.type == "customer"
                     ]
                 ).values_list("code", flat=True)
@@ -614,29 +614,33 @@ class _Importer:
                 invoices.add(code_of(data.get("invoice")))
         self.customers = {
             code: _CustomerRef(pk, name, lat, lng)
-            for code, pk, name, lat, lng in Customer.objects.filter(code__in=customers).values_list(
-                "code", "pk", "name", "lat", "lng"
-            )
+            for code, pk, name, lat, lng in Customer.objects.filter(
+                code__any_of=customers
+            ).values_list("code", "pk", "name", "lat", "lng")
         }
         self.customer_names = {ref.id: ref.name for ref in self.customers.values()}
         # Numbers this batch would create that exist already (with other content: the same
         # line would have been skipped by its digest).
         self.taken = {
             "quote": set(
-                Quote.objects.filter(number__in=created["quote"]).values_list("number", flat=True)
+                Quote.objects.filter(number__any_of=created["quote"]).values_list(
+                    "number", flat=True
+                )
             ),
             "order": set(
-                Order.objects.filter(number__in=created["order"]).values_list("number", flat=True)
+                Order.objects.filter(number__any_of=created["order"]).values_list(
+                    "number", flat=True
+                )
             ),
             "invoice": set(
-                Invoice.objects.filter(number__in=created["invoice"]).values_list(
+                Invoice.objects.filter(number__any_of=created["invoice"]).values_list(
                     "number", flat=True
                 )
             ),
         }
         self._quotes_read(quotes)
         invoice_rows = list(
-            Invoice.objects.filter(number__in=invoices).values_list(
+            Invoice.objects.filter(number__any_of=invoices).values_list(
                 "pk", "number", "order_id", "amount", "paid_amount"
             )
         )
@@ -654,12 +658,12 @@ class _Importer:
             return
         by_id: dict[int, _Quote] = {}
         for pk, number_, customer_id, owner_id, status in Quote.objects.filter(
-            number__in=numbers, version=1
+            number__any_of=numbers, version=1
         ).values_list("pk", "number", "customer_id", "owner_id", "status"):
             quote = _Quote(pk, number_, customer_id, owner_id, status, [])
             self.quotes[number_] = by_id[pk] = quote
         for quote_id, product_id, qty, price, net, position in (
-            QuoteLine.objects.filter(quote_id__in=by_id)
+            QuoteLine.objects.filter(quote_id__any_of=by_id)
             .order_by("quote_id", "position", "pk")
             .values_list(
                 "quote_id", "product_id", "quantity", "unit_price", "net_amount", "position"
@@ -686,9 +690,11 @@ class _Importer:
             "delivered_at",
             "days_late",
         )
-        rows = list(Order.objects.filter(number__in=numbers).values_list(*columns))
+        rows = list(Order.objects.filter(number__any_of=numbers).values_list(*columns))
         rows += list(
-            Order.objects.filter(pk__in=ids).exclude(number__in=numbers).values_list(*columns)
+            Order.objects.filter(pk__any_of=ids)
+            .exclude(number__any_of=numbers)
+            .values_list(*columns)
         )
         for (
             pk,
@@ -720,14 +726,14 @@ class _Importer:
             )
             self.orders[number_] = by_id[pk] = order
         for pk, order_id, product_id, qty, shipped in (
-            OrderLine.objects.filter(order_id__in=by_id)
+            OrderLine.objects.filter(order_id__any_of=by_id)
             .order_by("order_id", "position", "pk")
             .values_list("pk", "order_id", "product_id", "quantity", "shipped_quantity")
         ):
             by_id[order_id].lines.append(_OrderLine(pk, product_id, qty, shipped))
         missing = {o.customer_id for o in by_id.values()} - set(self.customer_names)
         self.customer_names.update(
-            Customer.objects.filter(pk__in=missing).values_list("pk", "name")
+            Customer.objects.filter(pk__any_of=missing).values_list("pk", "name")
         )
 
     def _customer_ref(self, data: dict[str, Any]) -> _CustomerRef:
@@ -1444,13 +1450,18 @@ class _Importer:
         changes = self.batch.customer_contacts
         if not changes:
             return
-        customers = Customer.objects.in_bulk(list(changes))
-        for customer_id, values in changes.items():
-            customer = customers[customer_id]
-            for field_name, value in values.items():
-                setattr(customer, field_name, value)
-            customer.save(update_fields=list(values))
-            customer_identity_refresh(customer)
+        current = Customer.objects.filter(pk__any_of=list(changes)).values_list(
+            "pk", "phone", "email"
+        )
+        rows_update(
+            Customer,
+            ("phone", "email"),
+            [
+                (changes[pk].get("phone", phone), changes[pk].get("email", email), pk)
+                for pk, phone, email in current
+            ],
+        )
+        customers_contact_keys_refresh(changes)
 
     def _write_messages(self) -> None:
         messages = self.batch.messages
@@ -1458,7 +1469,7 @@ class _Importer:
             return
         existing = set(
             Message.objects.filter(
-                message_id__in=[m["message_id"] for m, _a, _o, _c in messages]
+                message_id__any_of=[m["message_id"] for m, _a, _o, _c in messages]
             ).values_list("message_id", flat=True)
         )
         fresh = [item for item in messages if item[0]["message_id"] not in existing]
@@ -1498,25 +1509,25 @@ class _Importer:
         each step only moves a customer that has not passed it."""
         batch = self.batch
         if batch.contacted:
-            Customer.objects.filter(pk__in=list(batch.contacted), stage=Stage.LEAD).update(
+            Customer.objects.filter(pk__any_of=list(batch.contacted), stage=Stage.LEAD).update(
                 stage=Stage.CONTACTED
             )
         if batch.quoted:
-            Customer.objects.filter(pk__in=list(batch.quoted), stage__in=BEFORE_QUOTED).update(
+            Customer.objects.filter(pk__any_of=list(batch.quoted), stage__in=BEFORE_QUOTED).update(
                 stage=Stage.QUOTED
             )
         if batch.order_counts:
             ordered_before = set(
                 Customer.objects.filter(
-                    pk__in=list(batch.order_counts), last_order_at__isnull=False
+                    pk__any_of=list(batch.order_counts), last_order_at__isnull=False
                 ).values_list("pk", flat=True)
             )
             repeat = {pk for pk, n in batch.order_counts.items() if n > 1 or pk in ordered_before}
             won = [pk for pk in batch.order_counts if pk not in repeat]
-            Customer.objects.filter(pk__in=won).exclude(stage__in=DEAL_STAGES).update(
+            Customer.objects.filter(pk__any_of=won).exclude(stage__in=DEAL_STAGES).update(
                 stage=Stage.WON
             )
-            Customer.objects.filter(pk__in=list(repeat)).exclude(stage=Stage.REPEAT).update(
+            Customer.objects.filter(pk__any_of=list(repeat)).exclude(stage=Stage.REPEAT).update(
                 stage=Stage.REPEAT
             )
         for column, latest in (
@@ -1525,7 +1536,9 @@ class _Importer:
         ):
             if not latest:
                 continue
-            current = dict(Customer.objects.filter(pk__in=list(latest)).values_list("pk", column))
+            current = dict(
+                Customer.objects.filter(pk__any_of=list(latest)).values_list("pk", column)
+            )
             adapt_dt = connection.ops.adapt_datetimefield_value
             rows_update(
                 Customer,
