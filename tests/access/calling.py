@@ -5,10 +5,14 @@ changed nothing."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.test import Client
 from rest_framework.test import APIClient
 
 from .routes_enum import Route
@@ -45,6 +49,7 @@ KWARG_OVERRIDES: dict[str, dict[str, str]] = {
     "api-export-approve": {"export_id": "pending_export_id"},
     "api-export-reject": {"export_id": "pending_export_id"},
     "api-customer-team-member": {"username": "collaborator_username"},
+    "api-leaver": {"user_id": "leaver_id"},
 }
 
 _PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
@@ -76,33 +81,64 @@ class Outcome:
 
 
 def fingerprint() -> dict[str, str]:
+    """Every watched table's rows, hashed: any insert, update or delete changes its print."""
     tables = sorted(set(connection.introspection.table_names()) - UNWATCHED)
-    prints = {}
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One round trip: each table's rows as text, hashed by the server.
+            cursor.execute(
+                " UNION ALL ".join(
+                    f"SELECT '{table}', md5(coalesce(string_agg(t::text, '|' ORDER BY t::text),"
+                    f" '')) FROM {quote(table)} t"
+                    for table in tables
+                )
+            )
+            return dict(cursor.fetchall())
+        prints = {}
         for table in tables:
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            cursor.execute(f"SELECT * FROM {quote(table)}")
             rows = sorted(repr(row) for row in cursor.fetchall())
             prints[table] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
-    return prints
+        return prints
 
 
-def call(world: World, route: Route, method: str, actor: str, before: dict[str, str]) -> Outcome:
+def call(
+    world: World,
+    route: Route,
+    method: str,
+    actor: str,
+    *,
+    body: dict[str, Any] | None = None,
+    multipart: bool = False,
+    query: str = "",
+    before: dict[str, str] | None = None,
+) -> Outcome:
+    """Call the route as the actor (a token for the API, a session cookie for pages, on a
+    client of its own so that a logout or a language cookie does not outlive the call) and
+    roll back whatever it wrote; with `before`, say which tables it changed."""
     username = ACTORS[actor]
-    url = url_of(route, world)
+    url = url_of(route, world) + query
+    client: Client
     if route.api:
         client = APIClient(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE="en")
         if username:
             client.credentials(HTTP_AUTHORIZATION=f"Token {world.tokens[username]}")
     else:
-        client = world.sessions[username or "anonymous"]
+        client = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE="en")
+        if username:
+            client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[username]
     with transaction.atomic():
-        if route.api:
-            response = client.generic(method, url, b"{}", content_type="application/json")
+        if method == "GET":
+            response = client.get(url)
+        elif route.api and not multipart:
+            payload = json.dumps(body or {}).encode()
+            response = client.generic(method, url, payload, content_type="application/json")
         elif method == "POST":
-            response = client.post(url, {})
+            response = client.post(url, body or {})
         else:
             response = client.generic(method, url)
-        after = fingerprint()
+        after = fingerprint() if before is not None else {}
         transaction.set_rollback(True)
-    changed = sorted(table for table, digest in after.items() if before.get(table) != digest)
+    changed = sorted(t for t, digest in after.items() if before and before.get(t) != digest)
     return Outcome(response.status_code, response.headers.get("Location", ""), changed)

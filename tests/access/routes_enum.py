@@ -54,10 +54,8 @@ def _walk(patterns, prefix: str):
 def all_routes() -> list[Route]:
     routes = []
     for pattern, entry in _walk(get_resolver().url_patterns, ""):
-        if pattern.startswith("i18n/"):
-            name = f"i18n:{entry.name}"
-        else:
-            name = entry.name or pattern
+        # Django's set_language has a name of its own only inside its include.
+        name = f"i18n:{entry.name}" if pattern.startswith("i18n/") else entry.name or pattern
         methods, api, declared = _methods_of(entry.callback)
         routes.append(Route(name, pattern, methods, api, declared))
     return routes

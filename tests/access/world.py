@@ -19,8 +19,7 @@ from typing import Any
 from django.test import Client
 from rest_framework.test import APIClient
 
-from kedun.customers.models import Customer
-from kedun.customers.models import TeamAccess
+from kedun.customers.models import Customer, TeamAccess
 from kedun.org.models import DataScope, Role, User
 from tests.comms.conftest import corpus, store
 from tests.factories import (
@@ -31,7 +30,7 @@ from tests.factories import (
     ProductFactory,
     UserFactory,
 )
-from tests.field.conftest import check_in_form, jpeg
+from tests.field.conftest import WEBM, check_in_form, jpeg
 
 T0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 TODAY = dt.date(2026, 3, 2)
@@ -43,7 +42,7 @@ class World:
     users: dict[str, User]
     ids: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
-    sessions: dict[str, Client] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)  # session keys
 
 
 def _ok(response, status: int = 200) -> dict:
@@ -86,10 +85,12 @@ def _company() -> dict[str, User]:
 
 
 def build_world() -> World:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
     from kedun.comms.models import Mailbox, MessageOwner
     from kedun.comms.secrets import password_encrypt
     from kedun.exports.models import ExportRequest
-    from kedun.insights.models import CaseFile, Finding, RiskRun
+    from kedun.insights.models import CaseFile, Finding, RepRisk, RiskRun
     from kedun.org.services import token_for_user
     from kedun.sales.catalogue import DEFAULT_LOST_REASONS
     from kedun.sales.models import LostReason
@@ -128,12 +129,24 @@ def build_world() -> World:
         location_source="set",
     )
     world.ids["customer_id"] = customer.pk
-    post("east_rep", f"/api/v1/customers/{customer.pk}/team/",
-         {"user": "east_rep2", "access": TeamAccess.WRITE}, status=201)
-    post("east_rep", f"/api/v1/customers/{customer.pk}/follow-ups/",
-         {"kind": "call", "content": "电话沟通了循环水泵的需求，下周报价"}, status=201)
-    post("south_rep", f"/api/v1/customers/{customer.pk}/ownership-request/",
-         {"reason": "这家公司去年是我先联系的"}, status=201)
+    post(
+        "east_rep",
+        f"/api/v1/customers/{customer.pk}/team/",
+        {"user": "east_rep2", "access": TeamAccess.WRITE},
+        status=201,
+    )
+    post(
+        "east_rep",
+        f"/api/v1/customers/{customer.pk}/follow-ups/",
+        {"kind": "call", "content": "电话沟通了循环水泵的需求，下周报价"},
+        status=201,
+    )
+    post(
+        "south_rep",
+        f"/api/v1/customers/{customer.pk}/ownership-request/",
+        {"reason": "这家公司去年是我先联系的"},
+        status=201,
+    )
     from kedun.customers.models import Dispute
 
     world.ids["dispute_id"] = Dispute.objects.get(customer=customer).pk
@@ -148,11 +161,13 @@ def build_world() -> World:
     world.ids["pool_customer_id"] = pool_customer.pk
 
     # -- catalogue -------------------------------------------------------------------------
-    pump = ProductFactory(sku="PUMP-100", name="离心泵", list_price="1000.00",
-                          floor_price="850.00", lead_time_days=20)
+    pump = ProductFactory(
+        sku="PUMP-100", name="离心泵", list_price="1000.00", floor_price="850.00", lead_time_days=20
+    )
     world.ids["product_id"] = pump.pk
-    item = PriceListItemFactory(price_list=PriceListFactory(name="2026 价目表"), product=pump,
-                                price="950.00")
+    item = PriceListItemFactory(
+        price_list=PriceListFactory(name="2026 价目表"), product=pump, price="950.00"
+    )
     world.ids["price_list_id"] = item.price_list_id
     world.ids["reason_id"] = LostReason.objects.order_by("pk").first().pk
 
@@ -172,57 +187,97 @@ def build_world() -> World:
     promised = (TODAY + dt.timedelta(days=20)).isoformat()
     order = post("east_rep", f"{url}/order/", {"promised_date": promised}, status=201)
     world.ids["order_id"] = order["id"]
+    world.ids["order_line_id"] = order["lines"][0]["id"]
     url = f"/api/v1/orders/{order['id']}"
     post("orders", f"{url}/production/")
-    post("logistics", f"{url}/shipments/",
-         {"lines": [{"line": order["lines"][0]["id"], "quantity": "1"}], "carrier": "顺丰",
-          "tracking_number": "SF1"}, status=201)
-    bill = post("finance", f"{url}/invoices/",
-                {"number": "FP00000001", "amount": "1000.00", "issued_on": TODAY.isoformat()},
-                status=201)
+    post(
+        "logistics",
+        f"{url}/shipments/",
+        {
+            "lines": [{"line": order["lines"][0]["id"], "quantity": "1"}],
+            "carrier": "顺丰",
+            "tracking_number": "SF1",
+        },
+        status=201,
+    )
+    bill = post(
+        "finance",
+        f"{url}/invoices/",
+        {"number": "FP00000001", "amount": "1000.00", "issued_on": TODAY.isoformat()},
+        status=201,
+    )
     world.ids["invoice_id"] = bill["id"]
-    payment = post("finance", f"/api/v1/invoices/{bill['id']}/payments/",
-                   {"amount": "500.00", "received_on": TODAY.isoformat(),
-                    "payer_name": customer.name, "payer_account": "6222 0202 0011 2233"},
-                   status=201)
+    payment = post(
+        "finance",
+        f"/api/v1/invoices/{bill['id']}/payments/",
+        {
+            "amount": "500.00",
+            "received_on": TODAY.isoformat(),
+            "payer_name": customer.name,
+            "payer_account": "6222 0202 0011 2233",
+        },
+        status=201,
+    )
     world.ids["payment_id"] = payment["id"]
 
     # -- field: a check-in at the customer ----------------------------------------------------
-    form = check_in_form(customer, at=T0 - dt.timedelta(minutes=30),
-                         photo=jpeg(taken_at=T0 - dt.timedelta(minutes=30)),
-                         key=uuid.UUID(int=1).hex)
+    form = check_in_form(
+        customer,
+        at=T0 - dt.timedelta(minutes=30),
+        photo=jpeg(taken_at=T0 - dt.timedelta(minutes=30)),
+        key=uuid.UUID(int=1).hex,
+    )
+    form["audio"] = SimpleUploadedFile("voice.webm", WEBM, "audio/webm;codecs=opus")
     check_in = post("east_rep", "/api/v1/check-ins/", form, status=201, format="multipart")
     world.ids["check_in_id"] = check_in["id"]
 
+    # -- a leaver (the leaver routes' person: east_rep leaving would stop the owner's exports) ----
+    post("east_mgr", f"/api/v1/people/{u['east_team_rep'].pk}/leaver/", {"reason": "下月离职"})
+    world.ids["leaver_id"] = u["east_team_rep"].pk
+
     # -- mail, documents ------------------------------------------------------------------------
-    sent = store(corpus("multipart_quote.eml", **{"rep1@kedun.test": "east_rep@kedun.test"}),
-                 owner=u["east_rep"], sent_by=u["east_rep"])
+    sent = store(
+        corpus("multipart_quote.eml", **{"rep1@kedun.test": "east_rep@kedun.test"}),
+        owner=u["east_rep"],
+        sent_by=u["east_rep"],
+    )
     world.ids["message_pk"] = sent.pk
     world.ids["attachment_pk"] = sent.attachments.order_by("pk").first().pk
     hidden = store(corpus("gb2312_holding_gbk.eml"), owner=u["east_rep"])
     post("east_rep", f"/api/v1/mail/{hidden.pk}/delete/", status=204)
     world.ids["row_pk"] = MessageOwner.objects.get(message=hidden, user=u["east_rep"]).pk
     mailbox = Mailbox.objects.create(
-        address="east_rep@kedun.test", user=u["east_rep"], imap_host="127.0.0.1",
-        imap_port=9, smtp_host="127.0.0.1", smtp_port=9, login="east_rep@kedun.test",
-        password_encrypted=password_encrypt("not-a-real-password"), created_by=u["boss"],
+        address="east_rep@kedun.test",
+        user=u["east_rep"],
+        imap_host="127.0.0.1",
+        imap_port=9,
+        smtp_host="127.0.0.1",
+        smtp_port=9,
+        login="east_rep@kedun.test",
+        password_encrypted=password_encrypt("not-a-real-password"),
+        created_by=u["boss"],
         created_at=T0,
     )
     world.ids["mailbox_pk"] = mailbox.pk
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    document = post("east_rep", f"/api/v1/customers/{customer.pk}/documents/",
-                    {"title": "合同", "kind": "contract",
-                     "file": SimpleUploadedFile("contract.pdf", pdf, "application/pdf")},
-                    status=201, format="multipart")
+    document = post(
+        "east_rep",
+        f"/api/v1/customers/{customer.pk}/documents/",
+        {
+            "title": "合同",
+            "kind": "contract",
+            "file": SimpleUploadedFile("contract.pdf", pdf, "application/pdf"),
+        },
+        status=201,
+        format="multipart",
+    )
     world.ids["document_pk"] = document["id"]
     world.ids["version_pk"] = document["versions"][0]["id"]
 
     # -- exports -----------------------------------------------------------------------------
-    made = post("east_mgr", "/api/v1/exports/", {"kind": "customers", "format": "csv"},
-                status=201)
+    made = post("east_mgr", "/api/v1/exports/", {"kind": "customers", "format": "csv"}, status=201)
     world.ids["export_id"] = made["id"]
+    world.ids["canary_phone"] = ExportRequest.objects.get(pk=made["id"]).canary.phone
     waiting = ExportRequest.objects.create(
         requester=u["east_rep"], kind="customers", format="csv", rows=500, created_at=T0
     )
@@ -231,13 +286,21 @@ def build_world() -> World:
     # -- insights ------------------------------------------------------------------------------
     run = RiskRun.objects.create(as_of=TODAY, mode="full", started_at=T0)
     finding = Finding.objects.create(
-        run=run, rep=u["east_rep"], kind="orders_dried_up", family="business",
-        customer=customer, started_on=TODAY - dt.timedelta(days=60), ended_on=TODAY,
-        strength=1.0, facts={},
+        run=run,
+        rep=u["east_rep"],
+        kind="orders_dried_up",
+        family="business",
+        customer=customer,
+        started_on=TODAY - dt.timedelta(days=60),
+        ended_on=TODAY,
+        strength=1.0,
+        facts={},
     )
     world.ids["finding_id"] = finding.pk
-    case = CaseFile.objects.create(rep=u["east_rep"], title="东区调查", opened_by=u["east_mgr"],
-                                   opened_at=T0, evidence={})
+    RepRisk.objects.create(run=run, rep=u["east_rep"], score=1.0, rank=1, customers=1)
+    case = CaseFile.objects.create(
+        rep=u["east_rep"], title="东区调查", opened_by=u["east_mgr"], opened_at=T0, evidence={}
+    )
     world.ids["case_id"] = case.pk
 
     world.ids["user_id"] = u["east_rep"].pk
@@ -250,9 +313,8 @@ def build_world() -> World:
     api.force_authenticate(None)
     for name, user in users.items():
         world.tokens[name] = token_for_user(actor=None, user=user).key
-        client = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE="en")
+        client = Client()
         client.force_login(user)
-        world.sessions[name] = client
-    world.sessions["anonymous"] = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE="en")
+        world.sessions[name] = client.session.session_key
     assert Customer.objects.count() == 2
     return world

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from kedun.audit.models import AccessKind
 from kedun.audit.services import access_record
 from kedun.comms.card import customer_comms_context
-from kedun.core.errors import DomainError
+from kedun.core.errors import DomainError, Forbidden, NotFound
 from kedun.lifecycle.services import works_the_account
 from kedun.lifecycle.views import customer_lifecycle_action, customer_lifecycle_context
 from kedun.org.models import Department, User
@@ -284,6 +284,8 @@ class CustomerForm(forms.Form):
 def customer_new(request: HttpRequest) -> HttpResponse:
     viewer = request.user
     assert isinstance(viewer, User)
+    if not viewer.has_role(*REGISTERING_ROLES):
+        raise Forbidden()  # the back office and the auditor register nobody (services agree)
     form = CustomerForm(request.POST or None)
     matches: list = []
     if request.method == "POST" and form.is_valid():
@@ -363,6 +365,8 @@ def registry_card(request: HttpRequest, customer_id: int) -> HttpResponse:
                 need_quantity=data["need_quantity"],
                 need_expected_date=data["need_expected_date"],
             )
+        except (Forbidden, NotFound):
+            raise  # the auditor writes no notes: the error page, as the API's 403
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:
@@ -434,6 +438,8 @@ def ownership_request(request: HttpRequest, customer_id: int) -> HttpResponse:
             dispute_request_ownership(
                 actor=viewer, customer=customer, reason=form.cleaned_data["reason"]
             )
+        except (Forbidden, NotFound):
+            raise  # not theirs to ask: the error page, as the API's 403
         except DomainError as error:
             messages.error(request, str(error.message))
         else:

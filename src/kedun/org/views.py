@@ -140,6 +140,8 @@ def user_deactivate_view(request: HttpRequest, user_id: int) -> HttpResponse:
         raise NotFound()
     try:
         user_deactivate(actor=viewer, user=user)
+    except (Forbidden, NotFound):
+        raise  # not theirs to do: the error page, as the API's 403
     except DomainError as error:
         messages.error(request, str(error.message))
     else:

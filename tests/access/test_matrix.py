@@ -1,0 +1,89 @@
+"""The permission matrix (issue 13, item 4): every page and API route, called as every actor,
+lets through exactly the actors tests/access/routes.py names and refuses the others with
+403/404 without changing anything. A route without an entry fails the first test."""
+
+from __future__ import annotations
+
+import pytest
+
+from .calling import ACTORS, Outcome, call, fingerprint
+from .routes import ROUTES, Entry
+from .routes_enum import Route, all_routes
+
+pytestmark = pytest.mark.django_db
+
+ROUTE_LIST = all_routes()
+
+
+def test_every_route_has_an_entry():
+    problems = []
+    for route in ROUTE_LIST:
+        entry = ROUTES.get(route.name)
+        if entry is None:
+            problems.append(f"{route.name} ({route.pattern}, {'/'.join(route.methods)}): no entry")
+            continue
+        declared = set(entry.methods)
+        if route.declared and declared != set(route.methods):
+            problems.append(
+                f"{route.name}: the view takes {sorted(route.methods)}, "
+                f"the entry names {sorted(declared)}"
+            )
+        if not route.declared and declared != {"GET", "POST"}:
+            problems.append(
+                f"{route.name}: the view does not say its methods, so the entry names both "
+                f"GET and POST (it names {sorted(declared)})"
+            )
+    stale = set(ROUTES) - {route.name for route in ROUTE_LIST}
+    problems += [f"{name}: an entry for a route that no longer exists" for name in sorted(stale)]
+    assert not problems, "tests/access/routes.py is out of date:\n" + "\n".join(problems)
+
+
+def _granted(entry: Entry, outcome: Outcome) -> bool:
+    if outcome.status in (400, 409):
+        return True  # decided on the body or the object's state, after the access check
+    if 300 <= outcome.status < 400:
+        return "/login/" not in outcome.location or entry.to_login
+    return 200 <= outcome.status < 300
+
+
+def _refused(route: Route, actor: str, outcome: Outcome) -> bool:
+    if actor == "anonymous":
+        if route.api:
+            return outcome.status in (401, 403)
+        return outcome.status == 302 and outcome.location.startswith("/login/")
+    return outcome.status in (403, 404)
+
+
+@pytest.fixture(scope="module")
+def before(world):
+    return fingerprint()
+
+
+@pytest.mark.parametrize("route", ROUTE_LIST, ids=lambda route: route.name)
+def test_only_the_named_actors_get_through(route: Route, world, before):
+    entry: Entry | None = ROUTES.get(route.name)
+    if entry is None:
+        pytest.fail(f"{route.name} has no entry in tests/access/routes.py")
+    wrong = []
+    for method, allowed in entry.methods.items():
+        factory = entry.bodies.get(method)
+        for actor in ACTORS:
+            outcome = call(
+                world,
+                route,
+                method,
+                actor,
+                body=factory(world) if factory else None,
+                multipart=entry.multipart,
+                query=entry.query(world) if entry.query else "",
+                before=None if actor in allowed else before,
+            )
+            if outcome.status >= 500:
+                wrong.append(f"{method} as {actor}: {outcome.describe()} (server error)")
+            elif actor in allowed and not _granted(entry, outcome):
+                wrong.append(f"{method} as {actor}: {outcome.describe()}, should be let through")
+            elif actor not in allowed and not _refused(route, actor, outcome):
+                wrong.append(f"{method} as {actor}: {outcome.describe()}, should be refused")
+            elif actor not in allowed and set(outcome.changed) - entry.refused_writes:
+                wrong.append(f"{method} as {actor}: refused but {outcome.describe()}")
+    assert not wrong, f"{route.name} ({route.pattern}):\n" + "\n".join(wrong)
