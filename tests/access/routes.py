@@ -360,7 +360,12 @@ ROUTES: dict[str, Entry] = {
     ),
     "receivables": E(both=BOSS_AND_MANAGERS | {"finance", "auditor"}),
     "commission": E(get=STAFF, post=NOBODY),
-    "commission-rep": E(get=OWNER_SIDE | {"finance", "auditor"}, post=OWNERS_MANAGERS),
+    "commission-rep": E(
+        get=OWNER_SIDE | BACK_OFFICE | {"auditor"},
+        post=OWNERS_MANAGERS,
+        why="the back office reads the company's ledger (tests/sales/test_commission_pages.py "
+        "pins it); POST forfeits retained commission: the rep's manager or the boss",
+    ),
     "sales-reports": E(both=BOSS_AND_MANAGERS | {"auditor"}),
     "sales-report-pipeline": E(both=BOSS_AND_MANAGERS | {"auditor"}),
     "sales-report-execution": E(both=BOSS_AND_MANAGERS | {"auditor"}),

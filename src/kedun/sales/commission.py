@@ -337,21 +337,10 @@ def _status_sums() -> dict[str, Coalesce]:
     }
 
 
-# The order desk and logistics see every order (their data scope is the company's), but a
-# rep's pay is none of their business: they read their own ledger only.
-LEDGER_READERS = (Role.ADMIN, Role.MANAGER, Role.SALES, Role.FINANCE, Role.AUDITOR)
-
-
-def _ledger_scope(viewer: User, owner_field: str) -> Q:
-    if viewer.has_role(*LEDGER_READERS):
-        return scope_filter(viewer=viewer, owner_field=owner_field)
-    return Q(**{owner_field or "pk": viewer.pk})
-
-
 def commission_ledger(*, viewer: User, rep: User | None = None) -> Ledger:
     """The commission entries the viewer may see — a rep their own, a manager their team's, by
     the viewer's data scope on the rep — optionally of one rep, with the totals per status."""
-    entries = CommissionEntry.objects.filter(_ledger_scope(viewer, "rep"))
+    entries = CommissionEntry.objects.filter(scope_filter(viewer=viewer, owner_field="rep"))
     if rep is not None:
         entries = entries.filter(rep=rep)
     totals = entries.aggregate(**_status_sums())
@@ -366,7 +355,7 @@ def commission_by_rep(*, viewer: User) -> QuerySet[CommissionEntry, Any]:
     """One row per rep the viewer may see: rep id, username, full name and the total per
     status — one GROUP BY (the ledger index starts with rep)."""
     return (
-        CommissionEntry.objects.filter(_ledger_scope(viewer, "rep"))
+        CommissionEntry.objects.filter(scope_filter(viewer=viewer, owner_field="rep"))
         .values("rep_id", "rep__username", "rep__full_name")
         .annotate(**_status_sums())
         .order_by("rep__username")
@@ -377,7 +366,7 @@ def commission_rep_get_for_viewer(*, viewer: User, rep_id: int) -> User:
     """A person whose ledger the viewer may open: in the viewer's data scope, active or not (a
     departed rep's ledger still has retained commission). Missing and out of scope alike are
     not found."""
-    rep = User.objects.filter(pk=rep_id).filter(_ledger_scope(viewer, "")).first()
+    rep = User.objects.filter(pk=rep_id).filter(scope_filter(viewer=viewer, owner_field="")).first()
     if rep is None:
         raise NotFound()
     return rep
