@@ -24,6 +24,7 @@ ACTORS: dict[str, str] = {
     "boss": "boss",
     "owner": "east_rep",
     "collaborator": "east_rep2",
+    "reader": "east_reader",  # on the account team with read access
     "colleague": "east_peer",  # same department as the owner, not on the team
     "other_dept": "south_rep",
     "manager": "east_mgr",  # the owner's manager

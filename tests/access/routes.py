@@ -2,9 +2,10 @@
 
 Actors (tests/access/calling.py ACTORS) are the roles and, for object routes, a salesperson's or
 manager's relation to the customer at the centre of the world (tests/access/world.py):
-owner, collaborator (account team, read-write), colleague (same department, not on the team),
-other_dept (a salesperson of another department), manager (the owner's), other_manager (another
-department's), and the back office: orders, logistics, finance, auditor; the boss; anonymous.
+owner, collaborator (account team, read-write), reader (account team, read only), colleague
+(same department, not on the team), other_dept (a salesperson of another department), manager
+(the owner's), other_manager (another department's); and the back office: orders, logistics,
+finance; the auditor; the boss; anonymous.
 
 An actor in the set must be let through: 2xx, a redirect that is not to the login page, or —
 for a write called with a body the route rejects on its merits — 400 or 409 (the access
@@ -29,7 +30,7 @@ A = frozenset
 
 ANONYMOUS = A({"anonymous"})
 BOSS = A({"boss"})
-SELLERS = A({"owner", "collaborator", "colleague", "other_dept"})
+SELLERS = A({"owner", "collaborator", "reader", "colleague", "other_dept"})
 MANAGERS = A({"manager", "other_manager"})
 BOSS_AND_MANAGERS = BOSS | MANAGERS
 SALES_SIDE = BOSS_AND_MANAGERS | SELLERS
@@ -42,9 +43,10 @@ OWNER_SIDE = A({"boss", "owner", "manager"})
 OWNERS_MANAGERS = A({"boss", "manager"})
 # Those who work the account: the owner's side and a collaborator with write access.
 ACCOUNT = OWNER_SIDE | {"collaborator"}
-# Those who open the customer's card: the account, the back office (their data scope is the
-# whole company: they handle every order) and the auditor (reads everything).
-SEES_CUSTOMER = ACCOUNT | BACK_OFFICE | {"auditor"}
+# Those who open the customer's card: the account, a collaborator with read access, the back
+# office (their data scope is the whole company: they handle every order) and the auditor
+# (reads everything).
+SEES_CUSTOMER = ACCOUNT | BACK_OFFICE | {"reader", "auditor"}
 # Those who sell to the customer (quotes and orders): the account without the boss, who holds
 # no selling duty by default (sales/duties.py).
 SELLS = A({"owner", "collaborator", "manager"})

@@ -1,12 +1,14 @@
 """The object world the permission matrix calls every route in: one company (the `cast` of
-tests/conftest.py, plus a plain colleague of the owner) and one of everything a URL can name,
-each made by the people whose step it is, through the API where one exists.
+tests/conftest.py, plus east_peer, a plain colleague of the owner, and east_reader) and one of
+everything a URL can name, each made by the people whose step it is, through the API where one
+exists.
 
 The customer at the centre: 杭州恒达机械有限公司, owned by east_rep (manager east_mgr), with
-east_rep2 on its account team (read-write). Around it: a quote waiting for approval and one
-that became an order, shipped, invoiced and partly paid; a check-in; a dispute (south_rep asks
-for the customer); mail (one message east_rep sent, one east_rep deleted); a document; an
-export east_mgr made and one east_rep waits on; a finding and a case file on east_rep.
+east_rep2 (read-write) and east_reader (read only) on its account team. Around it: a quote
+waiting for approval and one that became an order, shipped, invoiced and partly paid; a
+check-in; a dispute (south_rep asks for the customer); mail (one message east_rep sent, one
+east_rep deleted); a document; an export east_mgr made and one east_rep waits on; a finding and
+a case file on east_rep; east_team_rep in leaver mode.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ def _company() -> dict[str, User]:
         UserFactory(username="east_rep", department=east, manager=east_mgr),
         UserFactory(username="east_rep2", department=east, manager=east_mgr),
         UserFactory(username="east_peer", department=east, manager=east_mgr),
+        UserFactory(username="east_reader", department=east, manager=east_mgr),
         UserFactory(username="east_junior", department=east, manager=east_lead),
         UserFactory(username="east_team_rep", department=east_team, manager=east_mgr),
         UserFactory(username="south_rep", department=south, manager=south_mgr),
@@ -133,6 +136,12 @@ def build_world() -> World:
         "east_rep",
         f"/api/v1/customers/{customer.pk}/team/",
         {"user": "east_rep2", "access": TeamAccess.WRITE},
+        status=201,
+    )
+    post(
+        "east_rep",
+        f"/api/v1/customers/{customer.pk}/team/",
+        {"user": "east_reader", "access": TeamAccess.READ},
         status=201,
     )
     post(
