@@ -6,6 +6,7 @@ from django.utils import translation
 
 from kedun.core import clock
 
+from .calling import fingerprint
 from .world import T0, build_world
 
 
@@ -16,7 +17,9 @@ def world(django_db_setup, django_db_blocker):
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            yield build_world()
+            world = build_world()
+            world.before = fingerprint()  # every call is rolled back: the world stays as this
+            yield world
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)

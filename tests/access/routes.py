@@ -612,3 +612,41 @@ ROUTES: dict[str, Entry] = {
         bodies={"POST": lambda w: {"name": "回访", "text": "您好，{name}"}},
     ),
 }
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One more call of a route that does several things by its body (the customer's page
+    takes every action on the customer), checked like an entry."""
+
+    route: str
+    label: str
+    method: str
+    allowed: frozenset[str]
+    body: Callable[[World], dict[str, Any]]
+    refused_writes: frozenset[str] = frozenset()
+    why: str = ""
+
+
+def _on_card(action: str, allowed: frozenset[str], **fields: Callable[[World], Any] | str):
+    def body(w: World) -> dict[str, Any]:
+        return {"action": action, **{k: v(w) if callable(v) else v for k, v in fields.items()}}
+
+    # Opening the card spends the day's view budget before the action is decided (see the
+    # customer-detail entry).
+    return Variant("customer-detail", action, "POST", allowed, body, A({"budgets_dailybudget"}))
+
+
+REASON_TEXT = REASON["reason"]
+VARIANTS: list[Variant] = [
+    _on_card("contact", ACCOUNT, phone="057188889999", email="info@hengda-jx.com"),
+    _on_card("contact_person", ACCOUNT, name="王喆", phone="13900139000"),
+    _on_card("release", OWNER_SIDE, reason=REASON_TEXT),
+    _on_card("transfer", OWNERS_MANAGERS, to=lambda w: w.users["east_rep2"].pk, reason=REASON_TEXT),
+    _on_card("hold", OWNERS_MANAGERS, hold="on", reason=REASON_TEXT),
+    _on_card("stage", OWNER_SIDE, stage="needs_confirmed"),
+    _on_card("grade", OWNER_SIDE, grade="B"),
+    _on_card("team_add", OWNER_SIDE, user=lambda w: w.users["east_peer"].pk, access="read"),
+    _on_card("team_remove", OWNER_SIDE, user=lambda w: w.users["east_rep2"].pk),
+    _on_card("follow_up_done", OWNER_SIDE),
+]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from .calling import ACTORS, Outcome, call, fingerprint
-from .routes import ROUTES, Entry
+from .calling import ACTORS, Outcome, call
+from .routes import ROUTES, VARIANTS, Entry, Variant
 from .routes_enum import Route, all_routes
 
 pytestmark = pytest.mark.django_db
@@ -38,11 +38,11 @@ def test_every_route_has_an_entry():
     assert not problems, "tests/access/routes.py is out of date:\n" + "\n".join(problems)
 
 
-def _granted(entry: Entry, outcome: Outcome) -> bool:
+def _granted(outcome: Outcome, *, to_login: bool) -> bool:
     if outcome.status in (400, 409):
         return True  # decided on the body or the object's state, after the access check
     if 300 <= outcome.status < 400:
-        return "/login/" not in outcome.location or entry.to_login
+        return "/login/" not in outcome.location or to_login
     return 200 <= outcome.status < 300
 
 
@@ -54,36 +54,71 @@ def _refused(route: Route, actor: str, outcome: Outcome) -> bool:
     return outcome.status in (403, 404)
 
 
-@pytest.fixture(scope="module")
-def before(world):
-    return fingerprint()
+def _wrong_calls(
+    world,
+    route: Route,
+    method: str,
+    allowed: frozenset[str],
+    *,
+    body=None,
+    multipart: bool = False,
+    query: str = "",
+    to_login: bool = False,
+    refused_writes: frozenset[str] = frozenset(),
+) -> list[str]:
+    wrong = []
+    for actor in ACTORS:
+        outcome = call(
+            world,
+            route,
+            method,
+            actor,
+            body=body(world) if body else None,
+            multipart=multipart,
+            query=query,
+            before=None if actor in allowed else world.before,
+        )
+        if outcome.status >= 500:
+            wrong.append(f"{method} as {actor}: {outcome.describe()} (server error)")
+        elif actor in allowed and not _granted(outcome, to_login=to_login):
+            wrong.append(f"{method} as {actor}: {outcome.describe()}, should be let through")
+        elif actor not in allowed and not _refused(route, actor, outcome):
+            wrong.append(f"{method} as {actor}: {outcome.describe()}, should be refused")
+        elif actor not in allowed and set(outcome.changed) - refused_writes:
+            wrong.append(f"{method} as {actor}: refused but {outcome.describe()}")
+    return wrong
 
 
 @pytest.mark.parametrize("route", ROUTE_LIST, ids=lambda route: route.name)
-def test_only_the_named_actors_get_through(route: Route, world, before):
+def test_only_the_named_actors_get_through(route: Route, world):
     entry: Entry | None = ROUTES.get(route.name)
     if entry is None:
         pytest.fail(f"{route.name} has no entry in tests/access/routes.py")
     wrong = []
     for method, allowed in entry.methods.items():
-        factory = entry.bodies.get(method)
-        for actor in ACTORS:
-            outcome = call(
-                world,
-                route,
-                method,
-                actor,
-                body=factory(world) if factory else None,
-                multipart=entry.multipart,
-                query=entry.query(world) if entry.query else "",
-                before=None if actor in allowed else before,
-            )
-            if outcome.status >= 500:
-                wrong.append(f"{method} as {actor}: {outcome.describe()} (server error)")
-            elif actor in allowed and not _granted(entry, outcome):
-                wrong.append(f"{method} as {actor}: {outcome.describe()}, should be let through")
-            elif actor not in allowed and not _refused(route, actor, outcome):
-                wrong.append(f"{method} as {actor}: {outcome.describe()}, should be refused")
-            elif actor not in allowed and set(outcome.changed) - entry.refused_writes:
-                wrong.append(f"{method} as {actor}: refused but {outcome.describe()}")
+        wrong += _wrong_calls(
+            world,
+            route,
+            method,
+            allowed,
+            body=entry.bodies.get(method),
+            multipart=entry.multipart,
+            query=entry.query(world) if entry.query else "",
+            to_login=entry.to_login,
+            refused_writes=entry.refused_writes,
+        )
     assert not wrong, f"{route.name} ({route.pattern}):\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v.route}:{v.label}")
+def test_every_action_of_a_page_is_decided_like_its_api(variant: Variant, world):
+    route = next(route for route in ROUTE_LIST if route.name == variant.route)
+    wrong = _wrong_calls(
+        world,
+        route,
+        variant.method,
+        variant.allowed,
+        body=variant.body,
+        refused_writes=variant.refused_writes,
+    )
+    assert not wrong, f"{variant.route} {variant.label}:\n" + "\n".join(wrong)

@@ -45,6 +45,7 @@ class World:
     ids: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)  # session keys
+    before: dict[str, str] = field(default_factory=dict)  # the database's fingerprint
 
 
 def _ok(response, status: int = 200) -> dict:

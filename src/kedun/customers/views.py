@@ -153,6 +153,8 @@ def _contact_action(
                     actor=viewer, customer=customer, person=ContactPerson(**form.cleaned_data)
                 )
                 message = _("Contact added.")
+        except (Forbidden, NotFound):
+            raise  # not theirs to change: the error page, as the API's 404
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:
