@@ -623,9 +623,10 @@ class Variant:
     label: str
     method: str
     allowed: frozenset[str]
-    body: Callable[[World], dict[str, Any]]
+    body: Callable[[World], dict[str, Any]] | None
     refused_writes: frozenset[str] = frozenset()
     why: str = ""
+    query: Callable[[World], str] | None = None
 
 
 def _on_card(action: str, allowed: frozenset[str], **fields: Callable[[World], Any] | str):
@@ -649,4 +650,14 @@ VARIANTS: list[Variant] = [
     _on_card("team_add", OWNER_SIDE, user=lambda w: w.users["east_peer"].pk, access="read"),
     _on_card("team_remove", OWNER_SIDE, user=lambda w: w.users["east_rep2"].pk),
     _on_card("follow_up_done", OWNER_SIDE),
+    # Lists that take a person: someone else's day, check-ins, commission.
+    Variant(
+        "field-day",
+        "another's day",
+        "GET",
+        OWNER_SIDE,
+        None,
+        query=lambda w: f"?user={w.users['east_rep'].pk}",
+        why="the rep, their manager, the boss (README: who sees check-ins)",
+    ),
 ]

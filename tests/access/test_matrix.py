@@ -119,6 +119,7 @@ def test_every_action_of_a_page_is_decided_like_its_api(variant: Variant, world)
         variant.method,
         variant.allowed,
         body=variant.body,
+        query=variant.query(world) if variant.query else "",
         refused_writes=variant.refused_writes,
     )
     assert not wrong, f"{variant.route} {variant.label}:\n" + "\n".join(wrong)
