@@ -137,7 +137,11 @@ ROUTES: dict[str, Entry] = {
     "notifications-read": E(post=STAFF),
     "api-notification-list": E(get=STAFF, post=STAFF, why="POST marks your own as read"),
     # -- people -------------------------------------------------------------------------------
-    "user-list": E(both=BOSS_AND_MANAGERS),
+    "user-list": E(
+        get=BOSS_AND_MANAGERS,
+        post=BOSS,
+        why="POST creates a user: the boss only (an empty form answers the boss 200)",
+    ),
     "api-user-list": E(get=STAFF, why="the company directory (names, departments)"),
     "user-two-factor-reset": E(post=OWNERS_MANAGERS),
     "user-end-sessions": E(post=OWNERS_MANAGERS | {"owner"}, why="owner: their own sessions"),
@@ -148,7 +152,19 @@ ROUTES: dict[str, Entry] = {
     "api-user-handover": E(
         post=OWNERS_MANAGERS, bodies={"POST": lambda w: {"pool": True, **REASON}}
     ),
-    "budget-team": E(both=BOSS_AND_MANAGERS),
+    "budget-team": E(
+        get=BOSS_AND_MANAGERS,
+        post=OWNERS_MANAGERS,
+        bodies={
+            "POST": lambda w: {
+                "user": w.users["east_rep"].pk,
+                "action": "grant",
+                "kind": "view",
+                "extra": "5",
+            }
+        },
+        why="more budget for east_rep: the managers over them",
+    ),
     "api-team-budgets": E(get=STAFF, why="the people under you: an empty list for the rest"),
     "api-budget-grant": E(
         post=OWNERS_MANAGERS, bodies={"POST": lambda w: {"kind": "view", "extra": 5}}
@@ -218,8 +234,11 @@ ROUTES: dict[str, Entry] = {
     ),
     "dispute-queue": E(both=BOSS_AND_MANAGERS),
     "dispute-detail": E(
-        both=OWNERS_MANAGERS | {"owner", "other_dept", "other_manager"},
-        why="the parties (owner, claimant south_rep) and the managers of both",
+        get=OWNERS_MANAGERS | {"owner", "other_dept", "other_manager"},
+        post=OWNERS_MANAGERS | {"other_manager"},
+        bodies={"POST": lambda w: {"resolution": "keep", "reason": "负责人一直在跟进，维持不变"}},
+        why="the parties (owner, claimant south_rep) and the managers of both see it; the "
+        "managers decide, never a party",
     ),
     "api-dispute-list": E(get=BOSS_AND_MANAGERS),
     "api-dispute-resolve": E(

@@ -479,6 +479,8 @@ def dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
         and viewer.pk not in (dispute.claimant_id, dispute.owner_at_opening_id)
     )
     form = ResolveForm(request.POST or None) if can_resolve else None
+    if request.method == "POST" and form is None:
+        raise Forbidden()  # a party to the dispute, or one already decided: nothing to resolve
     if form is not None and request.method == "POST" and form.is_valid():
         try:
             dispute_resolve(

@@ -92,6 +92,8 @@ def user_list(request: HttpRequest) -> HttpResponse:
     if not viewer.has_role(Role.ADMIN, Role.MANAGER):
         raise Forbidden()
     form = UserCreateForm(request.POST or None) if viewer.role == Role.ADMIN else None
+    if request.method == "POST" and form is None:
+        raise Forbidden()  # only the boss creates users
     if form is not None and request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
