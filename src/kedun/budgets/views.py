@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from kedun.core.errors import DomainError, Forbidden
+from kedun.core.errors import DomainError, Forbidden, NotFound
 from kedun.org.access import acting_user
 from kedun.org.models import Role
 
@@ -43,6 +43,8 @@ def team_budgets_view(request: HttpRequest) -> HttpResponse:
             elif action == "leaver_end":
                 leaver_end(actor=viewer, user=person)
                 messages.success(request, _("Leaver mode ended for %(user)s.") % {"user": person})
+        except (Forbidden, NotFound):
+            raise  # not one of theirs: the error page, as the API's 404
         except DomainError as error:
             messages.error(request, str(error.message))
         return redirect("budget-team")

@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 
 from kedun.audit.services import audit_record
 from kedun.core import clock
-from kedun.core.errors import Invalid
+from kedun.core.errors import Forbidden, Invalid
 from kedun.notifications.services import notify
-from kedun.org.models import User
+from kedun.org.models import Role, User
 
 from .models import CollaborationNote, Customer, Need
 
@@ -29,6 +29,10 @@ def collaboration_note_add(
     need_quantity: str = "",
     need_expected_date: dt.date | None = None,
 ) -> CollaborationNote:
+    if actor.has_role(Role.AUDITOR):
+        # The auditor reads the record and writes nothing into it (MISSION: read-only). The
+        # back office may: a customer's call to the order desk or finance reaches the owner so.
+        raise Forbidden()
     content = content.strip()
     if len(content) < 2:
         raise Invalid(_("Write what the customer said or asked for."))

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from kedun.audit.models import AccessKind
 from kedun.audit.services import access_record
 from kedun.comms.card import customer_comms_context
-from kedun.core.errors import DomainError
+from kedun.core.errors import DomainError, Forbidden, NotFound
 from kedun.lifecycle.services import works_the_account
 from kedun.lifecycle.views import customer_lifecycle_action, customer_lifecycle_context
 from kedun.org.models import Department, User
@@ -153,6 +153,8 @@ def _contact_action(
                     actor=viewer, customer=customer, person=ContactPerson(**form.cleaned_data)
                 )
                 message = _("Contact added.")
+        except (Forbidden, NotFound):
+            raise  # not theirs to change: the error page, as the API's 404
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:
@@ -284,6 +286,8 @@ class CustomerForm(forms.Form):
 def customer_new(request: HttpRequest) -> HttpResponse:
     viewer = request.user
     assert isinstance(viewer, User)
+    if not viewer.has_role(*REGISTERING_ROLES):
+        raise Forbidden()  # the back office and the auditor register nobody (services agree)
     form = CustomerForm(request.POST or None)
     matches: list = []
     if request.method == "POST" and form.is_valid():
@@ -363,6 +367,8 @@ def registry_card(request: HttpRequest, customer_id: int) -> HttpResponse:
                 need_quantity=data["need_quantity"],
                 need_expected_date=data["need_expected_date"],
             )
+        except (Forbidden, NotFound):
+            raise  # the auditor writes no notes: the error page, as the API's 403
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:
@@ -434,6 +440,8 @@ def ownership_request(request: HttpRequest, customer_id: int) -> HttpResponse:
             dispute_request_ownership(
                 actor=viewer, customer=customer, reason=form.cleaned_data["reason"]
             )
+        except (Forbidden, NotFound):
+            raise  # not theirs to ask: the error page, as the API's 403
         except DomainError as error:
             messages.error(request, str(error.message))
         else:
@@ -471,6 +479,8 @@ def dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
         and viewer.pk not in (dispute.claimant_id, dispute.owner_at_opening_id)
     )
     form = ResolveForm(request.POST or None) if can_resolve else None
+    if request.method == "POST" and form is None:
+        raise Forbidden()  # a party to the dispute, or one already decided: nothing to resolve
     if form is not None and request.method == "POST" and form.is_valid():
         try:
             dispute_resolve(

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kedun.budgets.selectors import people_under
-from kedun.core.errors import DomainError, Forbidden
+from kedun.core.errors import DomainError, Forbidden, NotFound
 from kedun.customers.models import Stage
 from kedun.org.access import acting_user
 from kedun.org.models import Role
@@ -59,6 +59,8 @@ def export_list(request: HttpRequest) -> HttpResponse:
                 filters={"q": data["q"], "stage": data["stage"]},
                 reason=data["reason"],
             )
+        except (Forbidden, NotFound):
+            raise  # no export permission (or leaving): the error page, as the API's 403
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:

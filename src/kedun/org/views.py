@@ -92,6 +92,8 @@ def user_list(request: HttpRequest) -> HttpResponse:
     if not viewer.has_role(Role.ADMIN, Role.MANAGER):
         raise Forbidden()
     form = UserCreateForm(request.POST or None) if viewer.role == Role.ADMIN else None
+    if request.method == "POST" and form is None:
+        raise Forbidden()  # only the boss creates users
     if form is not None and request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -140,6 +142,8 @@ def user_deactivate_view(request: HttpRequest, user_id: int) -> HttpResponse:
         raise NotFound()
     try:
         user_deactivate(actor=viewer, user=user)
+    except (Forbidden, NotFound):
+        raise  # not theirs to do: the error page, as the API's 403
     except DomainError as error:
         messages.error(request, str(error.message))
     else:

@@ -32,6 +32,10 @@ from .reports import AGEING_BUCKETS
 from .reports.common import owners_in_scope
 from .reports.receivables import ageing_conditions
 
+# Who reads receivables (the page and the API alike): the money is finance's, the managers' and
+# the boss's to chase, the auditor's to read.
+MONEY_VIEWERS = (Role.ADMIN, Role.MANAGER, Role.FINANCE, Role.AUDITOR)
+
 OWNER_KIND = "invoices_overdue"
 FINANCE_KIND = "receivables_overdue"
 LISTED = 10  # invoices named in one reminder; the rest are counted

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from kedun.core.errors import DomainError, NotFound
+from kedun.core.errors import DomainError, Forbidden, NotFound
 from kedun.org.models import Role, User
 
 from ..mailboxes import CONFIGURING_ROLES, MailboxSettings, mailbox_add, mailbox_update
@@ -171,6 +171,8 @@ def competitor_list(request: HttpRequest) -> HttpResponse:
             "name": editing.name,
             "domains": "\n".join(sorted(editing.domains.values_list("domain", flat=True))),
         }
+    if request.method == "POST" and not editable:
+        raise Forbidden()
     form = CompetitorForm(request.POST or None, initial=initial) if editable else None
     if form is not None and request.method == "POST" and form.is_valid():
         if request.POST.get("competitor"):

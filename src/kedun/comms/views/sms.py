@@ -116,6 +116,8 @@ def sms_templates(request: HttpRequest) -> HttpResponse:
             "provider_code": editing.provider_code,
             "active": editing.active,
         }
+    if request.method == "POST" and not editable:
+        raise Forbidden()
     form = TemplateForm(request.POST or None, initial=initial) if editable else None
     if form is not None and request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -10,13 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kedun.core.errors import Invalid
+from kedun.core.errors import Forbidden, Invalid
 from kedun.org.access import acting_user
 from kedun.org.models import User
 from kedun.org.selectors import user_directory
 
 from ..commission import commission_ledger
-from ..receivables import receivable_of, receivables_open
+from ..receivables import MONEY_VIEWERS, receivable_of, receivables_open
 from ..reports import AGEING_BUCKETS
 from ..serializers import CommissionLedgerOutput, ReceivableOutput
 from .common import PAGE, REFUSED, paginated
@@ -30,12 +30,15 @@ class ReceivableListApi(APIView):
             OpenApiParameter("bucket", str, enum=list(AGEING_BUCKETS), description="ageing"),
             *PAGE,
         ],
-        responses={200: ReceivableOutput(many=True), 400: REFUSED[400]},
+        responses={200: ReceivableOutput(many=True), 400: REFUSED[400], 403: REFUSED[403]},
         summary="Open invoices of the orders you may see, oldest due first, with their ageing",
     )
     def get(self, request: Request) -> Response:
+        viewer = acting_user(request)
+        if not viewer.has_role(*MONEY_VIEWERS):
+            raise Forbidden()  # as the receivables page
         invoices = receivables_open(
-            viewer=acting_user(request), bucket=request.query_params.get("bucket") or None
+            viewer=viewer, bucket=request.query_params.get("bucket") or None
         ).select_related("recorded_by")
         paginator, page = paginated(request, self, invoices)
         return paginator.get_paginated_response(

@@ -21,7 +21,7 @@ from kedun.core import clock
 from kedun.org.models import Role
 
 from ..charts import bar_chart
-from ..receivables import AGEING_BUCKETS, receivable_of, receivables_open
+from ..receivables import AGEING_BUCKETS, MONEY_VIEWERS, receivable_of, receivables_open
 from ..reports import (
     collection_by_rep,
     delivery_by_customer,
@@ -34,7 +34,6 @@ from ..reports import (
 )
 from .common import PER_PAGE, page_of, viewer_with
 
-MONEY_VIEWERS = (Role.ADMIN, Role.MANAGER, Role.FINANCE, Role.AUDITOR)
 REPORT_VIEWERS = (Role.ADMIN, Role.MANAGER, Role.AUDITOR)
 DEFAULT_PERIOD_DAYS = 90
 
