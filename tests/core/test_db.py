@@ -67,3 +67,15 @@ def test_statistics_refresh_of_named_tables_gives_the_planner_their_sizes():
         else:
             cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [Order._meta.db_table])
             assert all(stat.startswith("3") for (stat,) in cursor.fetchall())
+
+
+def test_any_of_finds_what_in_finds_for_plain_values_and_foreign_keys():
+    first, second, _third = OrderFactory.create_batch(3)
+    wanted = [first.number, second.number, "NO-SUCH", None]
+
+    assert set(Order.objects.filter(number__any_of=wanted)) == {first, second}
+    assert set(Order.objects.filter(customer_id__any_of={first.customer_id})) == {first}
+    assert set(Order.objects.exclude(number__any_of=wanted)) == set(
+        Order.objects.exclude(number__in=wanted[:3])
+    )
+    assert list(Order.objects.filter(pk__any_of=[])) == []
