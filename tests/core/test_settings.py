@@ -104,3 +104,28 @@ def test_postgresql_connections_plan_for_ssds_unless_the_url_says_otherwise(tmp_
     )
     assert "'options': '-c random_page_cost=1.1'" in plain.stdout, plain.stderr
     assert "'options': '-c random_page_cost=4'" in chosen.stdout, chosen.stderr
+
+
+SHARED_SECRET = "3f9c1a7be0d24c58a61e9b7f02d4c8e1a5b3f7d9c2e4a6b8d0f1e3c5a7b9d2f4"
+
+
+def test_a_shared_database_without_shared_keys_is_warned_about_at_deployment(tmp_path):
+    production = {
+        "KEDUN_HTTPS": "true",
+        "KEDUN_ALLOWED_HOSTS": "crm.example.com",
+        "KEDUN_DATABASE_URL": "postgres://kedun@db.example:5432/kedun",
+    }
+    bare = kedun("check", "--deploy", env=production, tmp_path=tmp_path)
+    keyed = kedun(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={**production, "KEDUN_SECRET_KEY": SHARED_SECRET, "KEDUN_AUDIT_KEY": SHARED_SECRET},
+        tmp_path=tmp_path,
+    )
+
+    assert "(kedun.W001) KEDUN_SECRET_KEY is not set" in bare.stderr, bare.stderr
+    assert "(kedun.W002) KEDUN_AUDIT_KEY is not set" in bare.stderr, bare.stderr
+    assert keyed.returncode == 0, keyed.stdout + keyed.stderr
+    assert "no issues" in keyed.stdout

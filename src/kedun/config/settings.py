@@ -29,6 +29,7 @@ DEBUG = env_bool("KEDUN_DEBUG", False)
 # Behind a TLS-terminating proxy: secure cookies, HSTS, redirect to https.
 HTTPS = env_bool("KEDUN_HTTPS", False)
 
+KEDUN_SECRET_KEY_SET = bool(env_str("KEDUN_SECRET_KEY"))  # else generated (core.checks warns)
 SECRET_KEY = env_str("KEDUN_SECRET_KEY") or key_file(DATA_DIR / "secret_key", nbytes=48)
 if len(SECRET_KEY) < 50:
     raise ConfigError("KEDUN_SECRET_KEY must be at least 50 characters long")

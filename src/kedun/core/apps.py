@@ -16,7 +16,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from . import lookups  # noqa: F401  (registers __any_of on every field)
+        from . import checks, lookups  # noqa: F401  (registers the checks and __any_of)
 
         # `migrate` sends post_migrate once per app that has models (this one has none); the
         # last of them comes after every migration has run.
