@@ -205,6 +205,8 @@ class DuplicateCheckInput(serializers.Serializer):
 
 
 class CustomerListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("search", str),
@@ -439,6 +441,8 @@ class DisputeOutput(serializers.Serializer):
 
 
 class DisputeListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str, description="open, resolved, or empty for all")

@@ -186,6 +186,8 @@ class CaseInput(serializers.Serializer):
 
 
 class CaseListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(responses=CaseOutput(many=True), summary="Case files in your scope")
     def get(self, request: Request) -> Response:
         viewer = _viewer(request)
