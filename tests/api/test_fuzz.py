@@ -20,13 +20,14 @@ import datetime as dt
 import json
 import os
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
@@ -43,6 +44,7 @@ from schemathesis.specs.openapi.checks import (
 
 from kedun.exports.services import export_permission_grant
 from kedun.org.services import token_for_user
+from tests.conftest import Cast, make_cast
 from tests.factories import CustomerFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,8 +88,24 @@ def _created(response: Any) -> dict:
     return response.json()
 
 
-@pytest.fixture
-def seeded(cast) -> dict[str, list[Any]]:
+@pytest.fixture(scope="module")
+def company(django_db_setup, django_db_blocker) -> Iterator[dict[str, Any]]:
+    """Seeded once for the module, in a transaction rolled back at its end; each test runs in
+    a savepoint inside it (pytest-django's `db`), so one operation's fuzz leaves nothing behind
+    for the next."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        cast = make_cast()
+        yield {
+            "tokens": {
+                user.username: token_for_user(actor=None, user=user).key
+                for user in (cast.east_rep, cast.east_mgr)
+            },
+            "ids": _seed(cast),
+        }
+        transaction.set_rollback(True)
+
+
+def _seed(cast: Cast) -> dict[str, list[Any]]:
     """A small company at work; each path parameter's name → the values to draw from."""
     today = dt.date.today()
     pump = ProductFactory(sku="PUMP-100", list_price="1000.00", floor_price="850.00")
@@ -204,9 +222,8 @@ def _fuzz(method: str, path: str, token: str, seeded: dict[str, list[Any]]) -> N
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[" ".join(o) for o in OPERATIONS])
 @pytest.mark.parametrize("username", ["east_rep", "east_mgr"])
-def test_every_operation_answers_as_documented(cast, seeded, in_process, username, method, path):
-    user = getattr(cast, username)
-    _fuzz(method, path, token_for_user(actor=None, user=user).key, seeded)
+def test_every_operation_answers_as_documented(company, db, in_process, username, method, path):
+    _fuzz(method, path, company["tokens"][username], company["ids"])
 
 
 def test_the_fuzz_covers_every_operation_of_the_schema() -> None:

@@ -586,7 +586,7 @@ class SmsOutput(serializers.Serializer):
     text = serializers.CharField()
     status = serializers.CharField()
     error = serializers.CharField()
-    template = serializers.CharField(source="template.name", default=None)
+    template = serializers.CharField(source="template.name", default=None, allow_null=True)
     sender = serializers.CharField(source="sender.username")
     sent_at = serializers.DateTimeField()
 

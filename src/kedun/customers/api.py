@@ -183,9 +183,13 @@ class MatchOutput(serializers.Serializer):
     id = serializers.IntegerField(source="customer.pk")
     code = serializers.CharField(source="customer.code")
     name = serializers.CharField(source="customer.name")
-    owner = serializers.CharField(source="customer.owner.username", default=None)
-    owner_name = serializers.CharField(source="customer.owner.display_name", default=None)
-    owner_department = serializers.CharField(source="customer.owner.department.name", default=None)
+    owner = serializers.CharField(source="customer.owner.username", default=None, allow_null=True)
+    owner_name = serializers.CharField(
+        source="customer.owner.display_name", default=None, allow_null=True
+    )
+    owner_department = serializers.CharField(
+        source="customer.owner.department.name", default=None, allow_null=True
+    )
     registered_at = serializers.DateTimeField(source="customer.registered_at")
     stage = serializers.CharField(source="customer.stage")
     last_follow_up_at = serializers.DateTimeField(
@@ -279,10 +283,17 @@ class CustomerListApi(APIView):
         )
 
 
+class DuplicateCheckOutput(serializers.Serializer):
+    problems = serializers.ListField(
+        child=serializers.CharField(), help_text="why a value sent could not be read"
+    )
+    matches = MatchOutput(many=True)
+
+
 class DuplicateCheckApi(APIView):
     @extend_schema(
         request=DuplicateCheckInput,
-        responses=MatchOutput(many=True),
+        responses=DuplicateCheckOutput,
         summary="Check the registry for a company (any subset of the fields)",
     )
     def post(self, request: Request) -> Response:
@@ -402,7 +413,7 @@ class CollaborationNoteOutput(serializers.Serializer):
     content = serializers.CharField()
     contact_name = serializers.CharField()
     contact_phone = serializers.CharField()
-    need = serializers.CharField(source="need.what", default=None)
+    need = serializers.CharField(source="need.what", default=None, allow_null=True)
     created_at = serializers.DateTimeField()
 
 
@@ -427,16 +438,22 @@ class DisputeOutput(serializers.Serializer):
     kind = serializers.CharField()
     customer = serializers.CharField(source="customer.code")
     customer_name = serializers.CharField(source="customer.name")
-    other_customer = serializers.CharField(source="other_customer.code", default=None)
+    other_customer = serializers.CharField(
+        source="other_customer.code", default=None, allow_null=True
+    )
     claimant = serializers.CharField(source="claimant.username")
-    owner_at_opening = serializers.CharField(source="owner_at_opening.username", default=None)
+    owner_at_opening = serializers.CharField(
+        source="owner_at_opening.username", default=None, allow_null=True
+    )
     reason = serializers.CharField()
     evidence = serializers.CharField()
     status = serializers.CharField()
     opened_at = serializers.DateTimeField()
     resolution = serializers.CharField()
     resolution_reason = serializers.CharField()
-    resolved_by = serializers.CharField(source="resolved_by.username", default=None)
+    resolved_by = serializers.CharField(
+        source="resolved_by.username", default=None, allow_null=True
+    )
     resolved_at = serializers.DateTimeField(allow_null=True)
 
 
