@@ -47,9 +47,10 @@ class AutoSchema(openapi.AutoSchema):
         query = {p["name"] for p in self._get_parameters() if p.get("in") == "query"}
         if self.method in WRITES or query:
             refusals["400"] = "invalid (code `invalid` lists the fields; others say why)"
-        # A path parameter names something that may be missing or out of your scope; a page
-        # past the end of a list is missing too.
-        if "{" in self.path or "page" in query or getattr(self.view, "pagination_class", None):
+        # A path parameter, or an id in a body, names something that may be missing or out of
+        # your scope; a page past the end of a list is missing too.
+        paged = "page" in query or getattr(self.view, "pagination_class", None)
+        if "{" in self.path or paged or self.method in WRITES:
             refusals["404"] = "not found, or not yours to see"
         if self.method in WRITES:
             refusals["409"] = "conflict with the current state"

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from kedun.audit.models import AccessKind
 from kedun.audit.services import access_record
 from kedun.core.pagination import Pagination
+from kedun.core.schema import ErrorOutput
 from kedun.org.access import acting_user
 from kedun.org.models import User
 
@@ -200,6 +201,12 @@ class MatchOutput(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
+class RegistrationRefusalOutput(ErrorOutput):
+    """A registration refused (`duplicate`) or held (`possible`): the customers it matched."""
+
+    matches = MatchOutput(many=True)
+
+
 class DuplicateCheckInput(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     phone = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
@@ -244,7 +251,7 @@ class CustomerListApi(APIView):
 
     @extend_schema(
         request=CustomerRegisterInput,
-        responses={201: CustomerDetailOutput, 409: MatchOutput(many=True)},
+        responses={201: CustomerDetailOutput, 409: RegistrationRefusalOutput},
         summary="Register a customer (the first to register a company owns it)",
         description="409 with code `duplicate` (refused; the matches name the owner) or "
         "`possible` (send again with `confirm_possible: true`).",
