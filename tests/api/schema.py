@@ -72,13 +72,14 @@ def documented_call(
     path_parameters: dict[str, Any] | None = None,
     query: dict[str, Any] | None = None,
     body: Any = NOT_SET,
+    media_type: str = "application/json",
 ) -> Any:
     """Call one operation as `user` and fail unless the answer is as the schema documents it."""
     case = api_schema()[path][method].Case(
         path_parameters=path_parameters,
         query=query,
         body=body,
-        media_type=None if body is NOT_SET else "application/json",
+        media_type=None if body is NOT_SET else media_type,
     )
     with in_this_transaction():
         return case.call_and_validate(headers=authorization(user), checks=CHECKS)

@@ -199,6 +199,10 @@ def test_the_shared_refusals_are_documented(cast):
     assert forbidden.status_code == 403
     invalid = documented_call(cast.east_rep, "POST", "/api/v1/customers/", body={"name": ""})
     assert (invalid.status_code, invalid.json()["code"]) == (400, "invalid")
+    unreadable = documented_call(
+        cast.east_rep, "POST", "/api/v1/customers/", body="甲公司", media_type="text/plain"
+    )
+    assert (unreadable.status_code, unreadable.json()["code"]) == (415, "unsupported_media_type")
 
 
 def test_only_the_open_health_check_documents_no_401():

@@ -55,4 +55,5 @@ class AutoSchema(openapi.AutoSchema):
         if self.method in WRITES:
             refusals["409"] = "conflict with the current state"
             refusals["413"] = "the request is too large (code `request_too_large`)"
+            refusals["415"] = "a body in a media type this operation does not read"
         return refusals
