@@ -79,6 +79,11 @@ class Cast:
 
 @pytest.fixture
 def cast(db) -> Cast:
+    return make_cast()
+
+
+def make_cast() -> Cast:
+    """The cast's rows, for fixtures wider than one test (tests/api/test_fuzz.py)."""
     company = DepartmentFactory(name="公司")
     east = DepartmentFactory(name="华东", parent=company)
     east_team = DepartmentFactory(name="华东一组", parent=east)

@@ -162,3 +162,55 @@ def test_health_answers_without_login(client):
     response = client.get("/api/v1/health/")
     assert response.status_code == 200
     assert response.json()["worker_alive"] is False
+
+
+# -- the schema documents what every endpoint answers (tests/api/test_fuzz.py fuzzes it all) --
+
+
+def test_a_list_answers_with_a_page_as_its_schema_says(cast):
+    from tests.api.schema import documented_call
+
+    CustomerFactory.create_batch(3, owner=cast.east_rep)
+    page = documented_call(
+        cast.east_rep, "GET", "/api/v1/customers/", query={"page_size": 2}
+    ).json()
+    assert (page["count"], len(page["results"])) == (3, 2)
+    assert documented_call(cast.east_mgr, "GET", "/api/v1/disputes/").json()["count"] == 0
+
+
+def test_the_shared_refusals_are_documented(cast):
+    from tests.api.schema import documented_call
+
+    past_the_end = documented_call(cast.east_rep, "GET", "/api/v1/customers/", query={"page": 9})
+    assert past_the_end.status_code == 404
+    missing = documented_call(
+        cast.east_rep,
+        "GET",
+        "/api/v1/customers/{customer_id}/",
+        path_parameters={"customer_id": 999_999},
+    )
+    assert missing.status_code == 404
+    forbidden = documented_call(
+        cast.east_rep,
+        "POST",
+        "/api/v1/users/{user_id}/deactivate/",
+        path_parameters={"user_id": cast.east_rep2.pk},
+    )
+    assert forbidden.status_code == 403
+    invalid = documented_call(cast.east_rep, "POST", "/api/v1/customers/", body={"name": ""})
+    assert (invalid.status_code, invalid.json()["code"]) == (400, "invalid")
+    unreadable = documented_call(
+        cast.east_rep, "POST", "/api/v1/customers/", body="甲公司", media_type="text/plain"
+    )
+    assert (unreadable.status_code, unreadable.json()["code"]) == (415, "unsupported_media_type")
+
+
+def test_only_the_open_health_check_documents_no_401():
+    from tests.api.schema import api_schema
+
+    answers = {
+        (operation.method.upper(), operation.path): set(operation.definition.raw["responses"])
+        for operation in (result.ok() for result in api_schema().get_all_operations())
+    }
+    assert "401" not in answers.pop(("GET", "/api/v1/health/"))
+    assert all("401" in codes for codes in answers.values())

@@ -33,6 +33,8 @@ class AuditEventOutput(serializers.ModelSerializer):
 
 
 class AuditEventListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("action", str),

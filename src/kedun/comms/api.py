@@ -111,6 +111,8 @@ def message_output(shown: ShownMessage, *, body: bool = False) -> dict[str, Any]
 
 
 class CustomerMessagesApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=PAGE,
         responses=MessageOutput(many=True),
@@ -125,6 +127,8 @@ class CustomerMessagesApi(APIView):
 
 
 class MyMailApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=[*PAGE, OpenApiParameter("q", str)],
         responses=MessageOutput(many=True),
@@ -177,6 +181,8 @@ class DeletedMailOutput(serializers.Serializer):
 
 
 class DeletedMailApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=PAGE,
         responses=DeletedMailOutput(many=True),
@@ -580,7 +586,7 @@ class SmsOutput(serializers.Serializer):
     text = serializers.CharField()
     status = serializers.CharField()
     error = serializers.CharField()
-    template = serializers.CharField(source="template.name", default=None)
+    template = serializers.CharField(source="template.name", default=None, allow_null=True)
     sender = serializers.CharField(source="sender.username")
     sent_at = serializers.DateTimeField()
 
@@ -597,6 +603,8 @@ class SmsInput(serializers.Serializer):
 
 
 class CustomerSmsApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(parameters=PAGE, responses=SmsOutput(many=True), summary="A customer's SMS")
     def get(self, request: Request, customer_id: int) -> Response:
         viewer = acting_user(request)

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from kedun.audit.models import AccessKind
 from kedun.audit.services import access_record
 from kedun.core.pagination import Pagination
+from kedun.core.schema import ErrorOutput
 from kedun.org.access import acting_user
 from kedun.org.models import User
 
@@ -183,9 +184,13 @@ class MatchOutput(serializers.Serializer):
     id = serializers.IntegerField(source="customer.pk")
     code = serializers.CharField(source="customer.code")
     name = serializers.CharField(source="customer.name")
-    owner = serializers.CharField(source="customer.owner.username", default=None)
-    owner_name = serializers.CharField(source="customer.owner.display_name", default=None)
-    owner_department = serializers.CharField(source="customer.owner.department.name", default=None)
+    owner = serializers.CharField(source="customer.owner.username", default=None, allow_null=True)
+    owner_name = serializers.CharField(
+        source="customer.owner.display_name", default=None, allow_null=True
+    )
+    owner_department = serializers.CharField(
+        source="customer.owner.department.name", default=None, allow_null=True
+    )
     registered_at = serializers.DateTimeField(source="customer.registered_at")
     stage = serializers.CharField(source="customer.stage")
     last_follow_up_at = serializers.DateTimeField(
@@ -194,6 +199,12 @@ class MatchOutput(serializers.Serializer):
     level = serializers.CharField()
     score = serializers.IntegerField()
     reasons = serializers.ListField(child=serializers.CharField())
+
+
+class RegistrationRefusalOutput(ErrorOutput):
+    """A registration refused (`duplicate`) or held (`possible`): the customers it matched."""
+
+    matches = MatchOutput(many=True)
 
 
 class DuplicateCheckInput(serializers.Serializer):
@@ -205,6 +216,8 @@ class DuplicateCheckInput(serializers.Serializer):
 
 
 class CustomerListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("search", str),
@@ -238,7 +251,7 @@ class CustomerListApi(APIView):
 
     @extend_schema(
         request=CustomerRegisterInput,
-        responses={201: CustomerDetailOutput, 409: MatchOutput(many=True)},
+        responses={201: CustomerDetailOutput, 409: RegistrationRefusalOutput},
         summary="Register a customer (the first to register a company owns it)",
         description="409 with code `duplicate` (refused; the matches name the owner) or "
         "`possible` (send again with `confirm_possible: true`).",
@@ -277,10 +290,17 @@ class CustomerListApi(APIView):
         )
 
 
+class DuplicateCheckOutput(serializers.Serializer):
+    problems = serializers.ListField(
+        child=serializers.CharField(), help_text="why a value sent could not be read"
+    )
+    matches = MatchOutput(many=True)
+
+
 class DuplicateCheckApi(APIView):
     @extend_schema(
         request=DuplicateCheckInput,
-        responses=MatchOutput(many=True),
+        responses=DuplicateCheckOutput,
         summary="Check the registry for a company (any subset of the fields)",
     )
     def post(self, request: Request) -> Response:
@@ -400,7 +420,7 @@ class CollaborationNoteOutput(serializers.Serializer):
     content = serializers.CharField()
     contact_name = serializers.CharField()
     contact_phone = serializers.CharField()
-    need = serializers.CharField(source="need.what", default=None)
+    need = serializers.CharField(source="need.what", default=None, allow_null=True)
     created_at = serializers.DateTimeField()
 
 
@@ -425,20 +445,28 @@ class DisputeOutput(serializers.Serializer):
     kind = serializers.CharField()
     customer = serializers.CharField(source="customer.code")
     customer_name = serializers.CharField(source="customer.name")
-    other_customer = serializers.CharField(source="other_customer.code", default=None)
+    other_customer = serializers.CharField(
+        source="other_customer.code", default=None, allow_null=True
+    )
     claimant = serializers.CharField(source="claimant.username")
-    owner_at_opening = serializers.CharField(source="owner_at_opening.username", default=None)
+    owner_at_opening = serializers.CharField(
+        source="owner_at_opening.username", default=None, allow_null=True
+    )
     reason = serializers.CharField()
     evidence = serializers.CharField()
     status = serializers.CharField()
     opened_at = serializers.DateTimeField()
     resolution = serializers.CharField()
     resolution_reason = serializers.CharField()
-    resolved_by = serializers.CharField(source="resolved_by.username", default=None)
+    resolved_by = serializers.CharField(
+        source="resolved_by.username", default=None, allow_null=True
+    )
     resolved_at = serializers.DateTimeField(allow_null=True)
 
 
 class DisputeListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str, description="open, resolved, or empty for all")

@@ -64,6 +64,8 @@ class DecisionInput(serializers.Serializer):
 
 
 class ExportListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(responses=ExportOutput(many=True), summary="Your exports, newest first")
     def get(self, request: Request) -> Response:
         viewer = acting_user(request)
@@ -93,6 +95,8 @@ class ExportListApi(APIView):
 
 
 class ExportApprovalListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         responses=ExportOutput(many=True),
         summary="Exports waiting for your approval (asked by people under you)",

@@ -24,8 +24,8 @@ from rest_framework.views import APIView
 
 from kedun.core.errors import Forbidden, Invalid, NotFound
 from kedun.core.pagination import Pagination
+from kedun.core.schema import ErrorOutput
 from kedun.customers.selectors import customer_get_for_viewer
-from kedun.lifecycle.serializers import ErrorOutput
 from kedun.lifecycle.services import MANAGING_ROLES
 from kedun.org.access import acting_user
 from kedun.org.models import Department
@@ -63,6 +63,7 @@ def _read(upload: Any) -> bytes | None:
 
 
 class CheckInListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
     # A photo and a voice report of up to 20 MB each (core.middleware lets this route take
     # them; every other route keeps the general limit).
     max_request_setting = "KEDUN_FIELD_MAX_REQUEST_BYTES"

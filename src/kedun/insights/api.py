@@ -8,7 +8,7 @@ import datetime as dt
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from kedun.core.errors import NotFound
 from kedun.core.pagination import Pagination
+from kedun.core.schema import ErrorOutput
 from kedun.org.access import acting_user
 from kedun.org.models import User
 
@@ -97,7 +98,10 @@ class RiskOutput(serializers.Serializer):
 class RiskApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="default: latest")],
-        responses=RiskOutput,
+        responses={
+            200: RiskOutput,
+            404: OpenApiResponse(ErrorOutput, description="no risk run yet (or none that day)"),
+        },
         summary="Reps ranked by diversion risk (managers: their scope; the boss: everyone)",
     )
     def get(self, request: Request) -> Response:
@@ -186,6 +190,8 @@ class CaseInput(serializers.Serializer):
 
 
 class CaseListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(responses=CaseOutput(many=True), summary="Case files in your scope")
     def get(self, request: Request) -> Response:
         viewer = _viewer(request)

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from kedun.core.errors import Forbidden, Invalid, NotFound
 from kedun.core.pagination import Pagination
+from kedun.core.schema import ErrorOutput
 from kedun.customers.access import ContactAccess, contact_access
 from kedun.customers.api import CustomerOutput
 from kedun.customers.models import Customer
@@ -45,7 +46,6 @@ from .selectors import (
     with_countdowns,
 )
 from .serializers import (
-    ErrorOutput,
     FollowUpDueOutput,
     FollowUpInput,
     FollowUpOutput,
@@ -139,6 +139,8 @@ def _int_param(request: Request, name: str) -> int | None:
 
 
 class MyCustomersApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=[OpenApiParameter("q", str, description="part of the name"), *PAGE],
         responses=MyCustomerOutput(many=True),
@@ -158,6 +160,8 @@ class MyCustomersApi(APIView):
 
 
 class FollowUpsDueApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=PAGE,
         responses=FollowUpDueOutput(many=True),
@@ -173,6 +177,8 @@ class FollowUpsDueApi(APIView):
 
 
 class FollowUpListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=PAGE,
         responses={200: FollowUpOutput(many=True), 404: REFUSED[404]},
@@ -204,6 +210,8 @@ class FollowUpListApi(APIView):
 
 
 class PoolListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, description="part of the name"),
@@ -332,6 +340,8 @@ class CustomerHoldApi(APIView):
 
 
 class OwnershipHistoryApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=PAGE,
         responses={200: OwnershipEventOutput(many=True), 404: REFUSED[404]},
@@ -433,6 +443,8 @@ class TeamMemberApi(APIView):
 
 
 class KeyCustomersReportApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=[OpenApiParameter("grade", str, description='default "A"'), *PAGE],
         responses={200: CustomerOutput(many=True), 403: REFUSED[403]},

@@ -347,11 +347,3 @@ class PoolSettingsOutput(serializers.Serializer):
     department_name = serializers.CharField(allow_null=True)
     policy = PolicyOutput()
     release_terms = ReleaseTermsOutput(many=True)
-
-
-class ErrorOutput(serializers.Serializer):
-    """Every refusal: a stable code, a message for people, and details (or null)."""
-
-    code = serializers.CharField()
-    message = serializers.CharField()
-    detail = serializers.JSONField(allow_null=True)

@@ -21,6 +21,8 @@ class NotificationOutput(serializers.ModelSerializer):
 
 
 class NotificationListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         responses=NotificationOutput(many=True),
         summary="Your notifications, newest first (with the unread count)",

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kedun.core.errors import NotFound
+from kedun.core.pagination import Pagination
 from kedun.org.access import acting_user
 from kedun.org.models import User
 from kedun.org.selectors import user_directory
@@ -34,9 +35,10 @@ class MeApi(APIView):
 
 
 class UserListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(responses=UserOutput(many=True), summary="The staff directory")
     def get(self, request: Request) -> Response:
-        from kedun.core.pagination import Pagination
 
         paginator = Pagination()
         page = paginator.paginate_queryset(

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kedun.core.errors import NotFound
+from kedun.core.pagination import Pagination
 from kedun.org.access import acting_user
 
 from ..catalogue import KEEP, lost_reasons, product_create, product_update
@@ -24,6 +25,8 @@ from .common import PAGE, REFUSED, paginated, valid_data
 
 
 class ProductListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=PAGE,
         responses=ProductOutput(many=True),

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from kedun.core.errors import Invalid
 from kedun.core.pagination import Pagination
-from kedun.lifecycle.serializers import ErrorOutput
+from kedun.core.schema import ErrorOutput
 
 from ..models import Invoice, Order, OrderLine, Product, Quote, Shipment
 from ..orders import OrderLineInput

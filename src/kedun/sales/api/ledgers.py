@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kedun.core.errors import Forbidden, Invalid
+from kedun.core.pagination import Pagination
 from kedun.org.access import acting_user
 from kedun.org.models import User
 from kedun.org.selectors import user_directory
@@ -25,6 +26,8 @@ from .common import PAGE, REFUSED, paginated
 
 
 class ReceivableListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("bucket", str, enum=list(AGEING_BUCKETS), description="ageing"),

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kedun.core.errors import Invalid, NotFound
+from kedun.core.pagination import Pagination
 from kedun.customers.selectors import customer_registry_card
 from kedun.org.access import acting_user
 from kedun.org.models import User
@@ -81,6 +82,8 @@ def _payment_for_viewer(*, viewer: User, payment_id: int) -> Payment:
 
 
 class OrderListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("customer", int),

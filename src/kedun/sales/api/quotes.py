@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kedun.core.errors import Invalid
+from kedun.core.pagination import Pagination
 from kedun.customers.models import Need
 from kedun.customers.selectors import customer_registry_card
 from kedun.org.access import acting_user
@@ -47,6 +48,8 @@ from .common import PAGE, REFUSED, order_detail, paginated, quote_detail, quote_
 
 
 class QuoteListApi(APIView):
+    pagination_class = Pagination  # its GET answers with a page (and the schema says so)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("customer", int),
