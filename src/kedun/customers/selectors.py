@@ -56,11 +56,13 @@ def customer_list_visible_to(
         customers = customers.filter(owner__username__iexact=filters.owner)
     if filters.department_id:
         department = Department.objects.filter(pk=filters.department_id).first()
-        customers = (
-            customers.filter(owner__department__path__startswith=department.path)
+        # The department's people by id, as the scope above: served by the owner's index.
+        people = (
+            User.objects.filter(department__path__startswith=department.path)
             if department
-            else customers.none()
+            else User.objects.none()
         )
+        customers = customers.filter(owner_id__in=list(people.values_list("pk", flat=True)))
     if filters.needs_review is not None:
         customers = customers.filter(needs_review=filters.needs_review)
     if filters.registered_from:

@@ -14,7 +14,7 @@ from kedun.core import clock
 from kedun.customers.access import active_team_q
 from kedun.customers.models import Customer, FollowUp, OwnershipEvent, TeamMember
 from kedun.org.models import Role, User
-from kedun.org.selectors import scope_filter, subordinate_ids
+from kedun.org.selectors import scope_filter_by_owner_ids, subordinate_ids
 
 from .rules import Deadline, RuleBook, release_deadline
 from .services import CLAIMING_ROLES, pool_visible
@@ -120,7 +120,9 @@ def key_customers_single_threaded(*, viewer: User, grade: str = "A") -> QuerySet
     today = timezone.localdate(clock.now())
     return (
         Customer.objects.filter(
-            scope_filter(viewer=viewer, owner_field="owner"),
+            # The scope's people by id (issue 13): the owner's department reached through
+            # a join read every customer on SQLite.
+            scope_filter_by_owner_ids(viewer=viewer, owner_field="owner"),
             grade=grade,
             owner__isnull=False,
             merged_into__isnull=True,
