@@ -19,6 +19,7 @@ from kedun.audit.models import AuditEvent
 from kedun.core import clock
 from kedun.customers.models import Customer, OwnershipEvent, OwnershipKind, TeamMember
 from kedun.lifecycle.models import PoolPolicy, ReleaseRule
+from kedun.lifecycle.selectors import key_customers_single_threaded
 from kedun.lifecycle.services import team_member_add
 from kedun.org.services import token_for_user
 from tests.factories import ContactFactory, CustomerFactory, UserFactory
@@ -510,6 +511,31 @@ def test_the_key_customer_report_lists_a_customers_known_to_one_person(cast, api
     assert [row["id"] for row in report.json()["results"]] == [alone.pk]
     assert canaries_in(report) == []
     refusal(by_rep, 403, "forbidden")
+
+
+def test_the_key_customer_report_is_counted_without_a_group_by(cast, owned):
+    # Issue 13: "no active collaborator" as a count grouped by customer, and the manager's
+    # subtree through the owner's department, made SQLite read every customer for the
+    # page's count; an expired collaborator leaves the customer known to one person again.
+    alone = owned(cast.east_team_rep, grade="A")
+    was_helped = owned(cast.east_rep, grade="A")
+    helped = owned(cast.east_rep, grade="A")
+    TeamMember.objects.create(
+        customer=was_helped,
+        user=cast.east_rep2,
+        access="read",
+        until=timezone.localdate(T0) - dt.timedelta(days=1),
+        added_by=cast.east_rep,
+        added_at=T0 - days(30),
+    )
+    with clock.frozen_at(T0):
+        team_member_add(actor=cast.east_rep, customer=helped, user=cast.east_rep2, access="read")
+        report = key_customers_single_threaded(viewer=cast.east_mgr)
+        assert set(report) == {alone, was_helped}
+        with CaptureQueriesContext(connection) as queries:
+            assert report.all().count() == 2
+    counted = queries.captured_queries[-1]["sql"]
+    assert "GROUP BY" not in counted and "org_department" not in counted
 
 
 def test_a_manager_hands_over_a_leavers_customers(cast, api, owned):

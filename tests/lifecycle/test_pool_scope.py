@@ -4,6 +4,8 @@ pool of their own branch — the department below the company — not another br
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from kedun.core import clock
 from kedun.core.errors import NotFound
@@ -37,3 +39,19 @@ def test_a_rep_cannot_claim_from_another_branch_pool(cast, in_pool):
         customer_claim(actor=cast.east_rep, customer_id=south.pk)
     with clock.frozen_at(T0):
         assert customer_claim(actor=cast.south_rep, customer_id=south.pk).owner == cast.south_rep
+
+
+def test_a_branch_pool_is_found_by_department_ids_without_a_join(cast, in_pool):
+    # Issue 13: the branch's path reached through a join made PostgreSQL read the whole pool
+    # for every page and again for its count; the branch's departments are listed first, and
+    # the pool is read through customer_pool_department_idx.
+    team = in_pool(department=cast.east_team)
+    east = in_pool(department=cast.east)
+    company = in_pool(department=None)
+    in_pool(department=cast.south)
+    with clock.frozen_at(T0):
+        pool = pool_list(viewer=cast.east_rep)
+        assert set(pool) == {team, east, company}
+        with CaptureQueriesContext(connection) as queries:
+            pool.all().count()
+    assert "org_department" not in queries.captured_queries[-1]["sql"]

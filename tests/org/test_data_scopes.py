@@ -3,12 +3,17 @@ through the pages and the API; and each scope value on its own."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from kedun.core.errors import NotFound
+from kedun.customers.models import TeamAccess, TeamMember
 from kedun.customers.selectors import customer_get_for_viewer, customer_list_visible_to
 from kedun.org.models import DataScope, Role
 from kedun.org.selectors import scope_filter, subordinate_ids
@@ -142,3 +147,63 @@ def test_a_pool_customer_is_only_in_the_all_scope(cast):
     pooled = CustomerFactory(owner=None, registered_by=cast.east_rep)
     assert customer_list_visible_to(viewer=cast.boss).filter(pk=pooled.pk).exists()
     assert not customer_list_visible_to(viewer=cast.east_mgr).filter(pk=pooled.pk).exists()
+
+
+def counted_sql(queryset) -> str:
+    """The SQL of the queryset's COUNT, the query a list page runs over the whole registry."""
+    with CaptureQueriesContext(connection) as queries:
+        queryset.all().count()
+    return queries.captured_queries[-1]["sql"]
+
+
+def on_team(customer, user, *, until=None):
+    return TeamMember.objects.create(
+        customer=customer,
+        user=user,
+        access=TeamAccess.READ,
+        until=until,
+        added_by=customer.owner,
+        added_at=timezone.now(),
+    )
+
+
+def test_a_reps_list_is_found_by_ids_without_a_subquery(cast):
+    # Issue 13: "owner = me OR on the account team" with the team as a subquery was an OR no
+    # index serves (PostgreSQL read all the customers for every search); the team's customers
+    # are listed first, and the scope reads the customers' table alone.
+    mine = CustomerFactory(owner=cast.east_rep, name="杭州蓝海科技有限公司")
+    helped = CustomerFactory(owner=cast.south_rep, name="广州蓝海贸易有限公司")
+    expired = CustomerFactory(owner=cast.south_rep, name="深圳蓝海电子有限公司")
+    CustomerFactory(owner=cast.east_rep2, name="宁波蓝海物流有限公司")
+    on_team(helped, cast.east_rep)
+    on_team(expired, cast.east_rep, until=timezone.localdate() - datetime.timedelta(days=1))
+    listed = customer_list_visible_to(viewer=cast.east_rep, search="蓝海")
+    assert set(listed) == {mine, helped}
+    sql = counted_sql(listed)
+    assert "customers_teammember" not in sql
+    assert "org_department" not in sql and "org_user" not in sql
+
+
+def test_a_managers_subtree_is_found_by_its_peoples_ids(cast):
+    # The department tree through the owner's department was a join PostgreSQL answered by
+    # reading every customer; the subtree's people (deactivated ones too) are listed first.
+    gone = UserFactory(department=cast.east_team, is_active=False)
+    expected = {
+        CustomerFactory(owner=cast.east_rep),
+        CustomerFactory(owner=cast.east_team_rep),
+        CustomerFactory(owner=gone),
+        CustomerFactory(owner=cast.east_mgr),
+    }
+    helped = CustomerFactory(owner=cast.south_rep)
+    CustomerFactory(owner=cast.south_rep)
+    on_team(helped, cast.east_mgr)
+    listed = customer_list_visible_to(viewer=cast.east_mgr)
+    assert set(listed) == expected | {helped}
+    sql = counted_sql(listed)
+    assert "org_department" not in sql and "customers_teammember" not in sql
+    cast.east_mgr.data_scope = DataScope.DEPARTMENT
+    listed = customer_list_visible_to(viewer=cast.east_mgr)
+    assert set(listed) == {*expected, helped} - {
+        c for c in expected if c.owner.department_id != cast.east.pk
+    }
+    assert "org_department" not in counted_sql(listed)

@@ -94,7 +94,7 @@ class Customer(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        db_index=False,  # the pool is read through customer_pool_idx; few departments
+        db_index=False,  # the pool is read through customer_pool_department_idx
     )
     on_hold = models.BooleanField(_("on hold"), default=False)  # a manager's exemption
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
@@ -121,6 +121,14 @@ class Customer(models.Model):
             models.Index(fields=["owner", "registered_at"], name="customer_owner_idx"),
             models.Index(fields=["pool_entered_at"], name="customer_pool_idx"),
             models.Index(fields=["owner", "next_follow_up_on"], name="customer_due_idx"),
+            # The pool as a branch sees it (pool_department IN (…), newest first): only the
+            # customers without an owner, so a change of owner outside the pool never
+            # rewrites it (issue 13).
+            models.Index(
+                fields=["pool_department", "pool_entered_at"],
+                name="customer_pool_department_idx",
+                condition=models.Q(owner__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

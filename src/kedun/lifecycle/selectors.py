@@ -7,14 +7,14 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from kedun.core import clock
 from kedun.customers.access import active_team_q
 from kedun.customers.models import Customer, FollowUp, OwnershipEvent, TeamMember
 from kedun.org.models import Role, User
-from kedun.org.selectors import scope_filter, subordinate_ids
+from kedun.org.selectors import scope_filter_by_owner_ids, subordinate_ids
 
 from .rules import Deadline, RuleBook, release_deadline
 from .services import CLAIMING_ROLES, pool_visible
@@ -118,20 +118,18 @@ def key_customers_single_threaded(*, viewer: User, grade: str = "A") -> QuerySet
     """Key customers only one person in the company knows: the owner and no active
     collaborator (MISSION §3 — at least two people should know an A-grade customer)."""
     today = timezone.localdate(clock.now())
+    helping = TeamMember.objects.filter(active_team_q(today=today), customer=OuterRef("pk"))
     return (
         Customer.objects.filter(
-            scope_filter(viewer=viewer, owner_field="owner"),
+            # The scope's people by id, and "no active collaborator" as NOT EXISTS rather than
+            # a count grouped by customer (issue 13): the department's path through a join and
+            # the GROUP BY made SQLite read every customer for the page's count.
+            scope_filter_by_owner_ids(viewer=viewer, owner_field="owner"),
+            ~Exists(helping),
             grade=grade,
             owner__isnull=False,
             merged_into__isnull=True,
         )
-        .annotate(
-            helpers=Count(
-                "team",
-                filter=Q(team__until__isnull=True) | Q(team__until__gte=today),
-            )
-        )
-        .filter(helpers=0)
         .select_related("owner", "owner__department")
         .order_by("owner__username", "name")
     )

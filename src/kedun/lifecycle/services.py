@@ -316,7 +316,13 @@ def pool_visible(*, viewer: User) -> Q:
     branch = branch_path(viewer.department)
     if branch is None:  # the viewer sits at the company level: every branch's pool
         return Q()
-    return Q(pool_department__isnull=True) | Q(pool_department__path__startswith=branch)
+    # The branch's departments by id first (one small query): the path reached through a join
+    # made PostgreSQL read the whole pool for every page and count (issue 13); ids are looked
+    # up in customer_pool_department_idx.
+    departments = list(
+        Department.objects.filter(path__startswith=branch).values_list("pk", flat=True)
+    )
+    return Q(pool_department__isnull=True) | Q(pool_department_id__in=departments)
 
 
 def branch_path(department: Department) -> str | None:

@@ -43,6 +43,23 @@ def scope_filter(*, viewer: User, owner_field: str = "owner") -> Q:
     return Q(pk__in=[])  # an unknown scope sees nothing
 
 
+def scope_filter_by_owner_ids(*, viewer: User, owner_field: str = "owner") -> Q:
+    """scope_filter, with a department scope resolved first into its people's ids (one query):
+    `owner_id IN (1, 2, …)` is served by an index that starts with the owner, where the
+    department's path reached through a join made PostgreSQL read every record (issue 13).
+    Every owner in the departments counts, deactivated ones too, as in scope_filter."""
+    scope = viewer.data_scope
+    if not viewer.is_active or scope not in (DataScope.DEPARTMENT, DataScope.DEPARTMENT_TREE):
+        return scope_filter(viewer=viewer, owner_field=owner_field)
+    people = (
+        User.objects.filter(department_id=viewer.department_id)
+        if scope == DataScope.DEPARTMENT
+        else User.objects.filter(department__path__startswith=viewer.department.path)
+    )
+    ids = list(people.values_list("pk", flat=True))
+    return Q(**{f"{owner_field}__pk__in" if owner_field else "pk__in": ids})
+
+
 def users_in_scope_of(*, viewer: User) -> QuerySet[User]:
     """The users whose records the viewer may see (themselves included)."""
     return User.objects.filter(scope_filter(viewer=viewer, owner_field=""))
