@@ -214,3 +214,26 @@ def test_only_the_open_health_check_documents_no_401():
     }
     assert "401" not in answers.pop(("GET", "/api/v1/health/"))
     assert all("401" in codes for codes in answers.values())
+
+
+def test_a_nul_character_in_the_query_string_is_refused_on_both_engines(
+    cast, api_client, client, sentences_in_english
+):
+    """PostgreSQL cannot compare text with NUL in it: the customer list's search failed with a
+    500 there (the fuzz found it). Nothing reaches the database; the answer says why."""
+    customer = CustomerFactory(owner=cast.east_rep, name="杭州远丰机械有限公司")
+    api_client.force_authenticate(cast.east_rep)
+
+    refused = api_client.get("/api/v1/customers/", {"q": "远丰\x00"})
+    in_a_key = api_client.get("/api/v1/customers/?a%00=1")
+    found = api_client.get("/api/v1/customers/", {"q": "远丰"})
+    client.force_login(cast.east_rep)
+    page = client.get("/customers/", {"q": "远丰\x00"})
+
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "invalid"
+    assert "NUL character" in refused.json()["message"]
+    assert in_a_key.status_code == 400
+    assert [c["id"] for c in found.json()["results"]] == [customer.pk]
+    assert page.status_code == 400
+    assert "NUL character" in page.content.decode()

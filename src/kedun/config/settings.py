@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "kedun.core.middleware.RequestSizeLimitMiddleware",
+    "kedun.core.middleware.NulCharacterMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "kedun.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

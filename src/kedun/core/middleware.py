@@ -83,6 +83,33 @@ class RequestSizeLimitMiddleware:
         return self.get_response(request)
 
 
+class NulCharacterMiddleware:
+    """Refuse a query string with a NUL character (%00) with 400.
+
+    PostgreSQL cannot hold NUL in text, even as a query parameter: a search for "a%00b" made
+    the customer list fail with a server error there (found by the API fuzz), where SQLite
+    just found nothing. Forms and the API's serializers refuse NUL in what they read; the
+    query string is read by the list filters directly, so it is checked once for all of them.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            message = _("The address contains a NUL character, which no search can contain.")
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"code": "invalid", "message": message, "detail": {}}, status=400
+                )
+            body = render_to_string("errors/400.html", {"message": message}, request=None)
+            return HttpResponse(body, status=400)
+        return self.get_response(request)
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
