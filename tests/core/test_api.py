@@ -226,6 +226,7 @@ def test_a_nul_character_in_the_query_string_is_refused_on_both_engines(
 
     refused = api_client.get("/api/v1/customers/", {"q": "远丰\x00"})
     in_a_key = api_client.get("/api/v1/customers/?a%00=1")
+    in_the_path = api_client.delete(f"/api/v1/customers/{customer.pk}/team/east%00rep2/")
     found = api_client.get("/api/v1/customers/", {"q": "远丰"})
     client.force_login(cast.east_rep)
     page = client.get("/customers/", {"q": "远丰\x00"})
@@ -234,6 +235,7 @@ def test_a_nul_character_in_the_query_string_is_refused_on_both_engines(
     assert refused.json()["code"] == "invalid"
     assert "NUL character" in refused.json()["message"]
     assert in_a_key.status_code == 400
+    assert in_the_path.status_code == 400
     assert [c["id"] for c in found.json()["results"]] == [customer.pk]
     assert page.status_code == 400
     assert "NUL character" in page.content.decode()

@@ -84,19 +84,20 @@ class RequestSizeLimitMiddleware:
 
 
 class NulCharacterMiddleware:
-    """Refuse a query string with a NUL character (%00) with 400.
+    """Refuse an address (path or query string) with a NUL character (%00) with 400.
 
     PostgreSQL cannot hold NUL in text, even as a query parameter: a search for "a%00b" made
     the customer list fail with a server error there (found by the API fuzz), where SQLite
     just found nothing. Forms and the API's serializers refuse NUL in what they read; the
-    query string is read by the list filters directly, so it is checked once for all of them.
+    query string is read by the list filters directly and a path's parts (a username) by the
+    views, so the address is checked once for all of them.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if any(
+        if "\x00" in request.path or any(
             "\x00" in key or any("\x00" in value for value in values)
             for key, values in request.GET.lists()
         ):
