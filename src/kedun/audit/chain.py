@@ -55,8 +55,7 @@ def utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def event_hash(
-    *,
+def event_content(
     seq: int,
     occurred_at: dt.datetime,
     actor_id: int | None,
@@ -67,11 +66,12 @@ def event_hash(
     changes: str,
     ip: str,
     prev_hash: str,
-    keyed: bool = True,
-) -> str:
-    """The event's hash: HMAC-SHA-256 under the chain key (keyed), or plain SHA-256 (events
-    written before keying began)."""
-    content = json.dumps(
+    *,
+    keyed: bool,
+) -> bytes:
+    """What an event's hash covers, as bytes: its version, columns and the previous hash.
+    Positional: `audit verify` calls it once per event of the whole chain."""
+    return json.dumps(
         [
             KEYED_VERSION if keyed else CANONICAL_VERSION,
             seq,
@@ -88,6 +88,37 @@ def event_hash(
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode("utf-8")
+
+
+def event_hash(
+    *,
+    seq: int,
+    occurred_at: dt.datetime,
+    actor_id: int | None,
+    actor_label: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    changes: str,
+    ip: str,
+    prev_hash: str,
+    keyed: bool = True,
+) -> str:
+    """The event's hash: HMAC-SHA-256 under the chain key (keyed), or plain SHA-256 (events
+    written before keying began)."""
+    content = event_content(
+        seq,
+        occurred_at,
+        actor_id,
+        actor_label,
+        action,
+        object_type,
+        object_id,
+        changes,
+        ip,
+        prev_hash,
+        keyed=keyed,
+    )
     if keyed:
         return chain_hmac().hexdigest(content)
     return hashlib.sha256(content).hexdigest()
@@ -410,23 +441,19 @@ def _verify_walk(
                 f"the entries before entry {seq} are not those that stood there when keying "
                 "began (rewritten)",
             )
-        content = json.dumps(
-            [
-                KEYED_VERSION if keyed else CANONICAL_VERSION,
-                seq,
-                utc_text(occurred_at),
-                actor_id,
-                actor_label,
-                action,
-                object_type,
-                object_id,
-                changes,
-                ip,
-                stored_prev,
-            ],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode("utf-8")
+        content = event_content(
+            seq,
+            occurred_at,
+            actor_id,
+            actor_label,
+            action,
+            object_type,
+            object_id,
+            changes,
+            ip,
+            stored_prev,
+            keyed=keyed,
+        )
         computed = keyed_hash(content) if keyed else hashlib.sha256(content).hexdigest()
         if computed != stored_hash:
             if keyed and hashlib.sha256(_with_version(content)).hexdigest() == stored_hash:
