@@ -68,18 +68,13 @@ class RequestSizeLimitMiddleware:
             limit = max(limit, view_request_limit(request))
         if length > limit:
             megabytes = limit // (1024 * 1024)
-            message = _("The request is too large (the limit is %(mb)s MB).") % {"mb": megabytes}
-            if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {
-                        "code": "request_too_large",
-                        "message": message,
-                        "detail": {"limit_bytes": limit, "content_length": length},
-                    },
-                    status=413,
-                )
-            body = render_to_string("errors/413.html", {"message": message}, request=None)
-            return HttpResponse(body, status=413)
+            return _refused(
+                request,
+                413,
+                "request_too_large",
+                _("The request is too large (the limit is %(mb)s MB).") % {"mb": megabytes},
+                {"limit_bytes": limit, "content_length": length},
+            )
         return self.get_response(request)
 
 
@@ -101,14 +96,24 @@ class NulCharacterMiddleware:
             "\x00" in key or any("\x00" in value for value in values)
             for key, values in request.GET.lists()
         ):
-            message = _("The address contains a NUL character, which no search can contain.")
-            if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {"code": "invalid", "message": message, "detail": {}}, status=400
-                )
-            body = render_to_string("errors/400.html", {"message": message}, request=None)
-            return HttpResponse(body, status=400)
+            return _refused(
+                request,
+                400,
+                "invalid",
+                _("The address contains a NUL character, which no search can contain."),
+                {},
+            )
         return self.get_response(request)
+
+
+def _refused(
+    request: HttpRequest, status: int, code: str, message: str, detail: dict
+) -> HttpResponse:
+    """A refusal before any view runs: the API's error shape, or the page errors/<status>.html."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": code, "message": message, "detail": detail}, status=status)
+    body = render_to_string(f"errors/{status}.html", {"message": message}, request=None)
+    return HttpResponse(body, status=status)
 
 
 class ContentSecurityPolicyMiddleware:
